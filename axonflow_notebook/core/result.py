@@ -1,0 +1,38 @@
+"""GovernedResult: what one governed call produced, for notebooks and scripts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+from .events import (
+    ApprovalDecided,
+    AuditRecorded,
+    DecisionMade,
+    GovernanceEvent,
+)
+
+
+@dataclass
+class GovernedResult:
+    text: Optional[str] = None
+    response: Any = None  # the LiteLLM ModelResponse
+    decision: Optional[DecisionMade] = None
+    approval: Optional[ApprovalDecided] = None
+    audit_id: Optional[str] = None
+    error: Optional[BaseException] = None
+    events: List[GovernanceEvent] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def record(self, event: GovernanceEvent) -> None:
+        """Append an event and keep the summary attributes in step with it."""
+        self.events.append(event)
+        if isinstance(event, DecisionMade):
+            self.decision = event
+        elif isinstance(event, ApprovalDecided):
+            self.approval = event
+        elif isinstance(event, AuditRecorded) and event.audit_id:
+            self.audit_id = event.audit_id

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite on a fresh machine (the README's test command).
+# Idempotent: skips what is already installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export LITELLM_LOCAL_MODEL_COST_MAP=True
+export AXONFLOW_TELEMETRY="${AXONFLOW_TELEMETRY:-off}"
+export PYTHONUNBUFFERED=1
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+  echo "pytest collected no tests: failing on purpose" >&2
+  exit 1
+fi
+exit "$rc"
