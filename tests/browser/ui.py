@@ -1,0 +1,96 @@
+"""Small helpers that drive JupyterLab / Notebook 7 through `window.jupyterapp`.
+
+They follow jupyter-notes §7: open with `?reset`, wait for an idle kernel before running, start
+"run all" without returning its promise, and read results from the notebook model rather than
+from pixels wherever a test only needs to know what happened.
+"""
+
+from __future__ import annotations
+
+import json
+
+_CURRENT = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
+
+_KERNEL_IDLE = f"""() => {{
+  const w = {_CURRENT};
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}}"""
+
+# True when every code cell has run (it has an execution count and is not queued or running).
+_ALL_RUN = f"""() => {{
+  const w = {_CURRENT};
+  if (!w || !w.content) return false;
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!k || k.status !== 'idle') return false;
+  return w.content.widgets.every(c => c.model.type !== 'code' ||
+    (c.model.executionCount !== null && !(c.promptNode && c.promptNode.textContent.includes('*'))));
+}}"""
+
+_OUTPUTS = f"""() => {{
+  const w = {_CURRENT};
+  return w.content.widgets.map(c => c.model.type === 'code' ? c.model.outputs.toJSON() : []);
+}}"""
+
+
+def open_notebook(page, url: str, timeout: float = 90_000) -> None:
+    """Open a notebook (Lab or Notebook 7 URL) and wait until its kernel is idle."""
+    page.goto(url)
+    page.wait_for_function(
+        f"() => {{ const w = {_CURRENT}; return !!(w && w.content && w.sessionContext); }}",
+        timeout=timeout,
+    )
+    wait_kernel_idle(page, timeout)
+
+
+def wait_kernel_idle(page, timeout: float = 90_000) -> None:
+    page.wait_for_function(_KERNEL_IDLE, timeout=timeout)
+
+
+def run_all(page) -> None:
+    """Start "Run All" and return at once (the command's promise resolves only at the end)."""
+    page.evaluate("() => { void window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def run_cell(page, index: int) -> None:
+    """Select code cell `index` (0-based, over all cells) and run it without waiting."""
+    page.evaluate(
+        f"""() => {{
+          const w = {_CURRENT};
+          w.content.activeCellIndex = {index};
+          w.content.deselectAll();
+          void window.jupyterapp.commands.execute('notebook:run-cell');
+        }}"""
+    )
+
+
+def wait_all_run(page, timeout: float = 120_000) -> None:
+    page.wait_for_function(_ALL_RUN, timeout=timeout, polling=250)
+
+
+def outputs(page) -> list:
+    """The outputs of every cell (nbformat JSON, [] for non-code cells), from the live model."""
+    return page.evaluate(_OUTPUTS)
+
+
+def errors(page) -> list[str]:
+    """One line per error output in the current notebook: 'cell N: ename: evalue'."""
+    found = []
+    for index, cell_outputs in enumerate(outputs(page)):
+        for output in cell_outputs:
+            if output.get("output_type") == "error":
+                found.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
+    return found
+
+
+def cell(page, index: int):
+    """Locator of cell `index` (0-based) in the visible notebook."""
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+
+
+def cell_output(page, index: int):
+    return cell(page, index).locator(".jp-OutputArea-output")
+
+
+def dump(value) -> str:
+    return json.dumps(value, indent=1)[:4000]
