@@ -1,0 +1,114 @@
+"""`axonflow-notebook demo`: JupyterLab on the quickstart notebook, governed by the demo policies.
+
+Works from a checkout of the repository (the notebooks live in `notebooks/`, next to the
+package). The server's kernels inherit an environment that makes every `%%governed` call use the
+embedded AxonFlow agent with `notebooks/policies.yaml`, simulated answers when no LLM key is set,
+LiteLLM's bundled cost map (no network fetch) and no SDK telemetry unless the user asked for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+QUICKSTART = "01-quickstart.ipynb"
+HELP = "start JupyterLab on the quickstart notebook with the embedded agent and demo policies"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=NOTEBOOKS_DIR,
+        help="folder holding the demo notebooks and policies.yaml (default: the checkout's)",
+    )
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        default=None,
+        help="policy file for the embedded agent (default: <notebooks>/policies.yaml)",
+    )
+    parser.add_argument(
+        "--notebook",
+        default=QUICKSTART,
+        help=f"notebook to open, relative to --notebooks (default: {QUICKSTART})",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the command and environment instead of starting JupyterLab",
+    )
+    parser.add_argument(
+        "lab_args",
+        nargs=argparse.REMAINDER,
+        help="further arguments for `jupyter lab` (e.g. --no-browser --port 8899)",
+    )
+
+
+def demo_environment(policies: Path, base: Optional[dict] = None) -> dict:
+    """The environment JupyterLab and its kernels run with."""
+    env = dict(os.environ if base is None else base)
+    env["AXONFLOW_POLICIES"] = str(policies)
+    env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    env.setdefault("AXONFLOW_TELEMETRY", "off")
+    return env
+
+
+def lab_command(notebook: str, extra: Sequence[str]) -> List[str]:
+    command = [sys.executable, "-m", "jupyter", "lab", notebook]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        command.append("--allow-root")  # containers often run as root; Jupyter refuses otherwise
+    command.extend(a for a in extra if a != "--")
+    return command
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = args.notebooks.resolve()
+    policies = (args.policies or folder / "policies.yaml").resolve()
+    notebook = folder / args.notebook
+    missing = [str(p) for p in (notebook, policies) if not p.is_file()]
+    if missing:
+        print(
+            "axonflow-notebook demo: not found: " + ", ".join(missing) + " "
+            "(run it from a checkout of the repository, or pass --notebooks)",
+            file=sys.stderr,
+        )
+        return 2
+    env = demo_environment(policies)
+    command = lab_command(args.notebook, args.lab_args)
+    print(
+        f"axonflow-notebook demo: JupyterLab on {notebook} — governed by the embedded AxonFlow "
+        f"agent with {policies}; answers are simulated unless an LLM API key is set "
+        f"(Ctrl-C stops it)",
+        flush=True,
+    )
+    if args.dry_run:
+        print(" ".join(command))
+        print(f"AXONFLOW_POLICIES={env['AXONFLOW_POLICIES']}")
+        return 0
+    process = subprocess.Popen(command, cwd=folder, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # Jupyter received the same SIGINT (same process group) and asks to confirm or stops;
+        # wait for it so the terminal is left clean.
+        try:
+            return process.wait(timeout=15)
+        except (KeyboardInterrupt, subprocess.TimeoutExpired):
+            process.terminate()
+            return process.wait()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="axonflow-notebook demo", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
