@@ -8,6 +8,9 @@ from pixels wherever a test only needs to know what happened.
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
 
 _CURRENT = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
 
@@ -17,14 +20,18 @@ _KERNEL_IDLE = f"""() => {{
   return !!k && k.status === 'idle';
 }}"""
 
-# True when every code cell has run (it has an execution count and is not queued or running).
+# True when "run all" has finished: the kernel is idle, no cell is queued or running, and either
+# every code cell has run or one of them failed (Run All stops at an error).
 _ALL_RUN = f"""() => {{
   const w = {_CURRENT};
   if (!w || !w.content) return false;
   const k = w.sessionContext.session && w.sessionContext.session.kernel;
   if (!k || k.status !== 'idle') return false;
-  return w.content.widgets.every(c => c.model.type !== 'code' ||
-    (c.model.executionCount !== null && !(c.promptNode && c.promptNode.textContent.includes('*'))));
+  const code = w.content.widgets.filter(c => c.model.type === 'code');
+  if (code.some(c => c.promptNode && c.promptNode.textContent.includes('*'))) return false;
+  const failed = code.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'
+    && !(c.model.getMetadata('tags') || []).includes('raises-exception')));
+  return failed || code.every(c => c.model.executionCount !== null);
 }}"""
 
 _OUTPUTS = f"""() => {{
