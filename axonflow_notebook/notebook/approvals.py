@@ -1,0 +1,122 @@
+"""Approve / Reject from the notebook: who may decide, and sending the decision.
+
+A click may be handled on a subshell thread (JupyterLab + ipykernel 7.0-7.3) or on the kernel
+loop, so `approve`/`reject` only hand the work to a short-lived thread that calls the core's review
+console. The waiting call notices the decision through the core's HITL polling, which is also how
+decisions made in the reviewer queue or AxonFlow's console arrive.
+"""
+
+from __future__ import annotations
+
+import inspect
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Optional
+
+log = logging.getLogger(__name__)
+
+DEV_LABEL = "self-approved, development mode"
+WHERE_TO_APPROVE = "Approve in the reviewer queue (%axonflow queue) or AxonFlow's console"
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who this notebook decides as, or why it may not decide."""
+
+    can_decide: bool
+    label: str
+    reviewer_id: str = ""
+    reviewer_email: str = ""
+    reason: Optional[str] = None
+
+
+def decider_for(*, dev_mode: bool, requester: str, reviewer_id: str, reviewer_email: str) -> Decider:
+    """Development mode: the notebook user self-approves. Otherwise only a configured reviewer
+    who is not the requester itself."""
+    if dev_mode:
+        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})", reviewer_email or "")
+    if not reviewer_id:
+        return Decider(
+            False, "", reason=f"{WHERE_TO_APPROVE}: only a configured reviewer may approve here "
+            "(%config GovernedMagics.reviewer_id)"
+        )
+    if reviewer_id == requester:
+        return Decider(
+            False, "", reason=f"{WHERE_TO_APPROVE}: the requester ({requester}) cannot approve "
+            "its own request"
+        )
+    return Decider(True, f"reviewer {reviewer_id}", reviewer_id, reviewer_email)
+
+
+def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Optional[tuple]) -> Optional[str]:
+    """Why a click could not reach this kernel while the cell waits (None: it can).
+
+    ipykernel >= 7.4 handles comm messages while a cell awaits on the kernel loop
+    (jupyter-notes §2.6); a cell blocked in sync code never receives them. A background call
+    waits after the cell has returned, so the kernel is idle and clicks arrive everywhere.
+    """
+    if background:
+        return None
+    if not awaiting:
+        return f"{WHERE_TO_APPROVE}: this cell blocks the kernel while it waits, so it cannot receive clicks"
+    if ipykernel is not None and ipykernel < (7, 4):
+        return (f"{WHERE_TO_APPROVE}: this kernel cannot receive clicks while a cell waits "
+                "(ipykernel < 7.4)")
+    return None
+
+
+class NotebookApprovals:
+    """The `ApprovalActions` the views call when Approve / Reject is clicked."""
+
+    def __init__(self, console: Any, decider: Decider, unavailable: Optional[str] = None) -> None:
+        self._console = console
+        self._decider = decider
+        self.can_decide = decider.can_decide and unavailable is None
+        self.disabled_reason = None if self.can_decide else (unavailable or decider.reason)
+        self.decider_label = decider.label
+        self._decided: set[str] = set()
+        self._lock = threading.Lock()
+        self.errors: list[BaseException] = []
+
+    def approve(self, request_id: str, comment: str) -> None:
+        self._submit("approve", request_id, comment)
+
+    def reject(self, request_id: str, comment: str) -> None:
+        self._submit("reject", request_id, comment)
+
+    def _submit(self, action: str, request_id: str, comment: str) -> None:
+        if not self.can_decide:
+            return
+        with self._lock:  # a double click, or a click racing another frontend, decides once
+            if request_id in self._decided:
+                return
+            self._decided.add(request_id)
+        thread = threading.Thread(
+            target=self._send, args=(action, request_id, comment),
+            name=f"axonflow-{action}", daemon=True,
+        )
+        thread.start()
+
+    def _send(self, action: str, request_id: str, comment: str) -> None:
+        d = self._decider
+        text = comment.strip()
+        if d.label == DEV_LABEL:
+            text = f"{text} ({DEV_LABEL})" if text else DEV_LABEL
+        try:
+            outcome = getattr(self._console, action)(
+                request_id, reviewer_id=d.reviewer_id, reviewer_email=d.reviewer_email,
+                comment=text,
+            )
+            if inspect.isawaitable(outcome):
+                asyncio.run(_awaited(outcome))
+        except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
+            log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
+            self.errors.append(exc)
+            with self._lock:
+                self._decided.discard(request_id)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable

@@ -1,0 +1,136 @@
+"""Argument parsing for `%%governed` and `%axonflow` (IPython's magic_arguments, i.e. argparse).
+
+Parse errors become `UsageError` (shown without a traceback) and the generated usage is the
+`%%governed?` help. The parsed namespace is turned into a plain `CallOptions` so the runner does
+not depend on argparse.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+FORMATS = ("markdown", "text", "json")
+
+
+def governed_arguments(func: Callable) -> Callable:
+    """Decorate the `governed` magic with its options (order = order in the help)."""
+    decorators = [
+        magic_arguments(),
+        argument("-m", "--model", help="LiteLLM model (default: GovernedMagics.model)."),
+        argument("-o", "--out", metavar="NAME", help="Bind the GovernedResult to NAME."),
+        argument("-s", "--system", help="System message sent before the prompt."),
+        argument("-t", "--temperature", type=float, help="Sampling temperature."),
+        argument("--max-tokens", type=int, metavar="N", help="Maximum tokens in the answer."),
+        argument("-u", "--user-token", metavar="USER_TOKEN", help="User token for this call."),
+        argument("--stream", action="store_true", help="Stream the answer token by token."),
+        argument("--format", choices=FORMATS, default="markdown", help="How to show the answer."),
+        argument(
+            "--background",
+            action="store_true",
+            help="Return at once with a handle; `await handle` or handle.result() later.",
+        ),
+        argument(
+            "--no-raise",
+            action="store_true",
+            help="Do not stop the cell on a denial; the error is on the result.",
+        ),
+        argument("--simulate", action="store_true", default=None, help="Always simulate the answer."),
+        argument(
+            "--no-simulate",
+            dest="simulate",
+            action="store_false",
+            help="Never simulate: fail if the model's provider has no key.",
+        ),
+        argument(
+            "--code",
+            action="store_true",
+            help="Run the cell as Python, governing every litellm completion/acompletion call.",
+        ),
+        argument("prompt", nargs="*", help="One-line form: %%governed PROMPT."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    model: Optional[str]
+    out: Optional[str]
+    system: Optional[str]
+    temperature: Optional[float]
+    max_tokens: Optional[int]
+    user_token: Optional[str]
+    stream: bool
+    fmt: str
+    background: bool
+    no_raise: bool
+    simulate: Optional[bool]  # None: decide from the environment
+    code: bool
+    prompt: str  # text given on the magic line (one-line form)
+
+
+def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
+    """Parse a `%%governed` line; argparse problems become UsageError."""
+    try:
+        ns = parse_argstring(magic_func, line)
+    except UsageError:
+        raise
+    except ValueError as exc:  # shlex: "No closing quotation"
+        raise UsageError(f"%%governed: {exc}") from None
+    if ns.out is not None and not ns.out.isidentifier():
+        raise UsageError(f"-o/--out needs a Python identifier, got {ns.out!r}")
+    if ns.max_tokens is not None and ns.max_tokens <= 0:
+        raise UsageError("--max-tokens must be a positive integer")
+    if ns.code and (ns.stream or ns.background):
+        raise UsageError("--code cannot be combined with --stream or --background")
+    return CallOptions(
+        model=ns.model,
+        out=ns.out,
+        system=ns.system,
+        temperature=ns.temperature,
+        max_tokens=ns.max_tokens,
+        user_token=ns.user_token,
+        stream=ns.stream,
+        fmt=ns.format,
+        background=ns.background,
+        no_raise=ns.no_raise,
+        simulate=ns.simulate,
+        code=ns.code,
+        prompt=" ".join(ns.prompt),
+    )
+
+
+def axonflow_arguments(func: Callable) -> Callable:
+    decorators = [
+        magic_arguments(),
+        argument("command", choices=("status", "policies", "audit", "queue"), help="What to show."),
+        argument("--limit", type=int, default=20, help="audit: entries per page."),
+        argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                 help="audit: filter, e.g. --filter status=blocked (repeatable)."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def parse_filters(filters: list[str]) -> dict[str, str]:
+    out = {}
+    for item in filters:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--filter needs KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def split_words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

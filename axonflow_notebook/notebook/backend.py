@@ -1,0 +1,130 @@
+"""Which AxonFlow governs this notebook: the configured endpoint, or an embedded agent.
+
+Created on first use, never at `%load_ext` (starting it imports LiteLLM, the AxonFlow SDK and the
+agent's web stack, seconds of work). The notebook only talks to AxonFlow through the core, and
+only starts the agent; it never reaches into either.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .settings import GovernedSettings, reveal
+
+DEV_CLIENT_ID = "notebook"
+
+
+@dataclass
+class Backend:
+    url: str
+    embedded: bool
+    dev_mode: bool
+    client_id: str
+    logger: Any
+    console: Any
+    data_path: Optional[str] = None
+    agent: Any = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"embedded agent at {self.url}" if self.embedded else self.url
+
+    def describe(self) -> dict:
+        out = {
+            "backend": "embedded agent (development mode)" if self.embedded else "AxonFlow",
+            "url": self.url,
+            "client_id": self.client_id,
+        }
+        if self.data_path:
+            out["data"] = self.data_path
+        return out
+
+    def close(self) -> None:
+        for closer in (getattr(self.console, "close", None), getattr(self.logger, "close", None)):
+            if closer is not None:
+                try:
+                    closer()
+                except Exception:
+                    pass
+        if self.agent is not None:
+            self.agent.stop()
+            self.agent = None
+
+
+def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> Any:
+    from ..core import AxonFlowLoggerConfig
+
+    return AxonFlowLoggerConfig(
+        endpoint=endpoint,
+        client_id=client_id,
+        client_secret=secret or None,
+        fail_open=settings.fail_open,
+        call_timeout_seconds=settings.call_timeout_seconds,
+        approval_max_wait_seconds=settings.approval_max_wait_seconds,
+        approval_poll_interval_seconds=settings.approval_poll_interval_seconds,
+    )
+
+
+def _connect(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> tuple:
+    from ..core import AxonFlowLogger
+    from ..core.review import ReviewConsole
+
+    config = _core_config(settings, endpoint=endpoint, client_id=client_id, secret=secret)
+    return AxonFlowLogger(config), ReviewConsole(config)
+
+
+def start_backend(settings: GovernedSettings, say: Callable[[str], None] = print) -> Backend:
+    endpoint = settings.effective_endpoint()
+    secret = reveal(settings.effective_client_secret())
+    if endpoint:
+        client_id = settings.effective_client_id()
+        logger, console = _connect(settings, endpoint=endpoint, client_id=client_id, secret=secret)
+        return Backend(endpoint, False, False, client_id, logger, console)
+
+    os.environ.setdefault("AXONFLOW_TELEMETRY", "off")  # the embedded path never phones home
+    from ..agent import EmbeddedAgent
+
+    data_dir = Path(settings.effective_data_dir()).expanduser()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db_path = data_dir / "agent.sqlite3"
+    agent = EmbeddedAgent(port=0, db_path=str(db_path), policies=settings.effective_policies(), auth=None)
+    agent.start()
+    try:
+        client_id = settings.effective_client_id(DEV_CLIENT_ID)
+        logger, console = _connect(settings, endpoint=agent.url, client_id=client_id, secret=secret)
+    except BaseException:
+        agent.stop()
+        raise
+    say(f"AxonFlow: embedded agent at {agent.url} (development mode, data in {db_path}). "
+        "Set AXONFLOW_ENDPOINT to use your AxonFlow.")
+    return Backend(agent.url, True, True, client_id, logger, console, str(db_path), agent)
+
+
+class BackendHolder:
+    """Starts the backend once, on first use, from whichever thread asks first."""
+
+    def __init__(self, settings: GovernedSettings, say: Callable[[str], None] = print) -> None:
+        self._settings = settings
+        self._say = say
+        self._lock = threading.Lock()
+        self._backend: Optional[Backend] = None
+
+    @property
+    def started(self) -> Optional[Backend]:
+        return self._backend
+
+    def get(self) -> Backend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = start_backend(self._settings, self._say)
+            return self._backend
+
+    def close(self) -> None:
+        with self._lock:
+            backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()

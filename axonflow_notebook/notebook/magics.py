@@ -1,0 +1,226 @@
+"""`%%governed`, `%governed` and `%axonflow`: the magics and their configuration.
+
+A magic is sync, and a cell blocked in sync code never receives widget clicks. So the extension
+registers an input transformer that turns a cell consisting of a `%%governed` call into
+`await <magics>.governed_awaiting(line, cell)`: IPython's autoawait then runs it as a top-level
+async cell on the kernel loop, where ipykernel >= 7.4 delivers Approve / Reject clicks.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, List, Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.display import display
+from traitlets import observe
+
+from .approvals import Decider, decider_for
+from .args import (
+    CallOptions,
+    axonflow_arguments,
+    governed_arguments,
+    parse_call_options,
+    parse_filters,
+)
+from .backend import Backend, BackendHolder
+from .session import Session
+from .settings import GovernedSettings, reveal
+
+_REGISTRY_KEY = "GovernedMagics"
+
+
+class Runtime:
+    """Per-extension state: the lazily started backend and this kernel's results."""
+
+    def __init__(self, settings: GovernedSettings) -> None:
+        self.backends = BackendHolder(settings)
+        self.session = Session()
+
+    def backend(self) -> Backend:
+        return self.backends.get()
+
+    def close(self) -> None:
+        self.backends.close()
+
+
+@magics_class
+class GovernedMagics(Magics, GovernedSettings):
+    """Governed LLM calls: every prompt is checked by AxonFlow, held for approval when a policy
+    says so, and audited."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.runtime = Runtime(self)
+
+    @observe("endpoint", "client_id", "client_secret", "policies", "data_dir", "fail_open",
+             "call_timeout_seconds", "approval_max_wait_seconds", "approval_poll_interval_seconds")
+    def _backend_settings_changed(self, change: Any) -> None:
+        """A new endpoint or credential applies from the next call on."""
+        if getattr(self, "runtime", None) is not None:
+            self.runtime.close()
+
+    # -- helpers used by runner / code_mode -----------------------------------------------------
+    def effective_user_token(self) -> Optional[str]:
+        return reveal(self.user_token) or None
+
+    def decider(self, backend: Backend) -> Decider:
+        return decider_for(dev_mode=backend.dev_mode, requester=backend.client_id,
+                           reviewer_id=self.reviewer_id, reviewer_email=self.reviewer_email)
+
+    def _prepare(self, line: str, cell: Optional[str], *, awaiting: bool) -> tuple[CallOptions, Any]:
+        opts = parse_call_options(self.governed, line)
+        if opts.code:
+            from .code_mode import CodeCell
+
+            if cell is None or not cell.strip():
+                raise UsageError("%%governed --code needs Python code in the cell body")
+            if opts.prompt:
+                raise UsageError(f"unexpected text after --code: {opts.prompt!r}")
+            return opts, CodeCell(self, opts, cell, awaiting=awaiting)
+        from .runner import PromptCall
+
+        if cell is not None and opts.prompt:
+            raise UsageError(f"%%governed takes the prompt from the cell body; unexpected "
+                             f"text on the magic line: {opts.prompt!r}")
+        prompt = cell if cell is not None else opts.prompt
+        return opts, PromptCall(self, opts, prompt, awaiting=awaiting)
+
+    # -- the magics -------------------------------------------------------------------------
+    @no_var_expand
+    @governed_arguments
+    @line_cell_magic
+    def governed(self, line: str, cell: Optional[str] = None) -> Any:
+        """Send the cell (or the rest of the line) to an LLM, governed by AxonFlow."""
+        opts, call = self._prepare(line, cell, awaiting=False)
+        if getattr(opts, "background", False) and not opts.code:
+            return call.run_background()
+        return call.run_sync()
+
+    async def governed_awaiting(self, line: str, cell: Optional[str] = None) -> Any:
+        """What a `%%governed` cell runs as, after the input transformer: awaited on the loop."""
+        opts, call = self._prepare(line, cell, awaiting=True)
+        if opts.background and not opts.code:
+            return call.run_background()
+        return await call.run_async()
+
+    @no_var_expand
+    @axonflow_arguments
+    @line_magic
+    def axonflow(self, line: str) -> Any:
+        """AxonFlow from the notebook: status, policies, audit [--limit N] [--filter K=V], queue."""
+        from IPython.core.magic_arguments import parse_argstring
+
+        args = parse_argstring(self.axonflow, line)
+        if args.command == "audit" and args.limit <= 0:
+            raise UsageError("--limit must be a positive integer")
+        filters = parse_filters(args.filter)
+        backend = self.runtime.backend()
+        if args.command == "status":
+            return self._status(backend)
+        if args.command == "policies":
+            from .render import policies_table
+
+            return policies_table(_as_list(backend.console.list_policies()))
+        if args.command == "audit":
+            from .audit_view import audit_trail
+
+            page = backend.console.search_audit(limit=args.limit, **filters)
+            entries, total = _entries_and_total(page)
+            return audit_trail(entries, total, self.runtime.session.results)
+        from .queue_view import ReviewerQueue
+
+        decider = self.decider(backend)
+        if not decider.can_decide:
+            print(decider.reason)
+        queue = ReviewerQueue(backend.console, decider.reviewer_id, decider.reviewer_email)
+        display(queue.widget)
+        return None
+
+    def _status(self, backend: Backend) -> Any:
+        from .render import status_table
+
+        try:
+            health = backend.console.health()
+        except Exception as exc:  # status must show an unreachable AxonFlow, not fail
+            health = f"unreachable ({type(exc).__name__})"
+        info = dict(backend.describe())
+        info["health"] = _plain(health)
+        info["breaker"] = str(getattr(backend.logger, "breaker_state", "unknown"))
+        info.update(self.public_config())
+        return status_table(info)
+
+
+def _plain(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump()
+    return value
+
+
+def _as_list(value: Any) -> list:
+    items = getattr(value, "policies", value)
+    return [_plain(item) if not isinstance(item, dict) else item for item in (items or [])]
+
+
+def _entries_and_total(page: Any) -> tuple[list, int]:
+    if isinstance(page, tuple) and len(page) == 2:
+        entries, total = page
+    elif isinstance(page, dict):
+        entries, total = page.get("entries", []), page.get("total")
+    elif hasattr(page, "entries"):
+        entries, total = page.entries, getattr(page, "total", None)
+    else:
+        entries, total = list(page or []), None
+    entries = [_plain(e) if not isinstance(e, dict) else e for e in entries]
+    return entries, total if total is not None else len(entries)
+
+
+# -- input transformer: make %%governed cells await -------------------------------------------
+def _magic_call(node: ast.AST) -> Optional[tuple[str, str, Optional[str]]]:
+    """(kind, line, cell) when `node` is `get_ipython().run_{cell,line}_magic('governed', …)`."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    target = node.func.value
+    if not (isinstance(target, ast.Call) and isinstance(target.func, ast.Name)
+            and target.func.id == "get_ipython" and not target.args):
+        return None
+    args = node.args
+    if node.keywords or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
+        return None
+    values = [a.value for a in args]
+    if node.func.attr == "run_cell_magic" and len(values) == 3 and values[0] == "governed":
+        return "cell", values[1], values[2]
+    if node.func.attr == "run_line_magic" and len(values) == 2 and values[0] == "governed":
+        return "line", values[1], None
+    return None
+
+
+class AwaitGovernedCells:
+    """`shell.input_transformers_post` entry; inert unless IPython runs async cells on asyncio."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+
+    def can_await(self) -> bool:
+        from IPython.core.interactiveshell import _asyncio_runner
+
+        return bool(self.shell.autoawait) and self.shell.loop_runner is _asyncio_runner
+
+    def __call__(self, lines: List[str]) -> List[str]:
+        source = "".join(lines)
+        if "'governed'" not in source or not self.can_await():
+            return lines
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return lines
+        if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+            return lines
+        found = _magic_call(tree.body[0].value)
+        if found is None:
+            return lines
+        _, line, cell = found
+        return [f"await get_ipython().magics_manager.registry[{_REGISTRY_KEY!r}]"
+                f".governed_awaiting({line!r}, {cell!r})\n"]
