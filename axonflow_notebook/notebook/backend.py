@@ -61,7 +61,7 @@ def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, s
     return AxonFlowLoggerConfig(
         endpoint=endpoint,
         client_id=client_id,
-        client_secret=secret or None,
+        client_secret=secret,
         fail_open=settings.fail_open,
         call_timeout_seconds=settings.call_timeout_seconds,
         approval_max_wait_seconds=settings.approval_max_wait_seconds,

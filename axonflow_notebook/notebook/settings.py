@@ -100,12 +100,12 @@ class GovernedSettings(Configurable):
     fail_open = Bool(
         True, help="Run the call ungoverned (and say so) when AxonFlow cannot be reached."
     ).tag(config=True)
-    call_timeout_seconds = Float(30.0, help="Deadline of each AxonFlow request.").tag(config=True)
+    call_timeout_seconds = Float(5.0, help="Deadline of each AxonFlow request.").tag(config=True)
     approval_max_wait_seconds = Float(
         300.0, help="How long a cell waits for a human approval before giving up."
     ).tag(config=True)
     approval_poll_interval_seconds = Float(
-        1.0, help="How often the approval status is polled while a cell waits."
+        2.0, help="How often the approval status is polled while a cell waits."
     ).tag(config=True)
     simulate = CaselessStrEnum(
         ["auto", "always", "never"],
