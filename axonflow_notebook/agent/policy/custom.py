@@ -1,0 +1,108 @@
+"""Loads a user's custom policy file and explains precisely what is wrong with a bad one.
+
+Every problem becomes a ``PolicyFileError`` whose message starts with the file name and,
+for entry problems, names the entry (1-based index, and id when known) and the field:
+``policies.yaml: policy #2 (id 'x'): action must be one of block, require_approval, …``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from .models import PolicyFileError
+from .schema import PolicyEntry
+
+_TYPE_MESSAGES = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+}
+
+
+def load_custom_entries(path: str | os.PathLike, reserved_ids: Iterable[str] = ()) -> list[PolicyEntry]:
+    """Read and validate ``path``; ``reserved_ids`` (the system catalogue) may not be reused."""
+    name = os.fspath(path)
+    data = _read_yaml(Path(path), name)
+    if not isinstance(data, dict) or "policies" not in data:
+        raise PolicyFileError(f"{name}: the top level must be a mapping with a 'policies' list")
+    unknown = sorted(str(k) for k in data if k != "policies")
+    if unknown:
+        raise PolicyFileError(f"{name}: unknown top-level key(s): {', '.join(unknown)} (only 'policies' is allowed)")
+    raw_entries = data["policies"]
+    if raw_entries is None:
+        raw_entries = []
+    if not isinstance(raw_entries, list):
+        raise PolicyFileError(f"{name}: 'policies' must be a list of policy mappings")
+
+    reserved = set(reserved_ids)
+    seen: dict[str, int] = {}
+    entries: list[PolicyEntry] = []
+    problems: list[str] = []
+    for index, raw in enumerate(raw_entries, start=1):
+        label = _entry_label(index, raw)
+        if not isinstance(raw, dict):
+            problems.append(f"{name}: {label}: must be a mapping of fields, not {type(raw).__name__}")
+            continue
+        try:
+            entry = PolicyEntry.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(f"{name}: {label}: {msg}" for msg in _field_messages(exc))
+            continue
+        if entry.id in reserved:
+            problems.append(f"{name}: {label}: id '{entry.id}' is already a system policy id")
+        elif entry.id in seen:
+            problems.append(f"{name}: {label}: id '{entry.id}' duplicates policy #{seen[entry.id]}")
+        else:
+            seen[entry.id] = index
+            entries.append(entry)
+    if problems:
+        raise PolicyFileError("\n".join(problems))
+    return entries
+
+
+def _read_yaml(path: Path, name: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyFileError(f"{name}: policy file not found") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyFileError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise PolicyFileError(f"{name}: cannot read policy file ({exc.strerror or exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyFileError(f"{name}: {where}invalid YAML: {problem}") from None
+
+
+def _entry_label(index: int, raw: Any) -> str:
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]:
+        return f"policy #{index} (id {raw['id']!r})"
+    return f"policy #{index}"
+
+
+def _field_messages(exc: ValidationError) -> list[str]:
+    messages = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in err["loc"]) or "entry"
+        kind = err["type"]
+        if kind == "missing":
+            text = "is required"
+        elif kind == "extra_forbidden":
+            text = "is not a known field (known: " + ", ".join(PolicyEntry.model_fields) + ")"
+        elif kind in _TYPE_MESSAGES:
+            text = _TYPE_MESSAGES[kind]
+        elif kind == "value_error":
+            text = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
+        else:
+            text = err["msg"]
+        messages.append(f"{field} {text}")
+    return messages

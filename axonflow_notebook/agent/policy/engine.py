@@ -1,0 +1,172 @@
+"""The policy engine: evaluates a query against the effective static-policy list.
+
+Semantics follow AxonFlow's engine (wire protocol §7.1): priority descending (ties keep
+catalogue, then file, order), RE2 matching plus an optional validator, stop at the first
+``block``, HITL (``require_approval``) taking precedence over a simultaneous block, and
+``redact`` producing a redacted copy of the query.
+
+Speed: every pattern is RE2 (linear time, no backtracking) and compiled once. A single
+combined RE2 "gate" of all enabled patterns runs first; when it finds nothing, no policy
+can match, and the query is done in one pass instead of one pass per policy. RE2 falls
+back from its DFA to its NFA rather than giving up, so the gate never hides a match.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import re2
+
+from .catalogue import system_entries
+from .custom import load_custom_entries
+from .models import Evaluation, Policy, PolicyFileError, PolicyMatch
+from .profile import effective_action, resolve_profile
+from .schema import PolicyEntry, compile_pattern
+from .validators import VALIDATORS, Validator
+
+__all__ = ["PolicyEngine", "Evaluation", "PolicyMatch", "PolicyFileError", "Policy"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    policy: Policy
+    regex: "re2._Regexp"
+    validator: Optional[Validator]
+
+    def spans(self, text: str) -> tuple[tuple[int, int], ...]:
+        found = []
+        for m in self.regex.finditer(text):
+            start, end = m.span()
+            if end > start and (self.validator is None or self.validator(text, start, end)):
+                found.append((start, end))
+        return tuple(found)
+
+
+def _policy_from_entry(entry: PolicyEntry, tier: str, profile: Mapping[str, str]) -> Policy:
+    return Policy(
+        id=entry.id,
+        name=entry.name,
+        category=entry.category,
+        pattern=entry.pattern,
+        action=effective_action(entry.category, entry.action, tier, profile),
+        stored_action=entry.action,
+        severity=entry.severity,
+        priority=entry.priority,
+        enabled=entry.enabled,
+        description=entry.description,
+        tier=tier,
+        validator=entry.validator,
+    )
+
+
+def _scannable(query: str) -> str:
+    """The query with lone surrogates (possible from JSON) replaced, offsets unchanged."""
+    try:
+        query.encode("utf-8")
+        return query
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", query)
+
+
+def _redact(query: str, spans: list[tuple[int, int, str]]) -> str:
+    """Replace every span by ``[REDACTED:<policy id>]``; overlapping spans merge into one."""
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    merged: list[list] = []
+    for start, end, policy_id in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end, policy_id])
+    out, pos = [], 0
+    for start, end, policy_id in merged:
+        out.append(query[pos:start])
+        out.append(f"[REDACTED:{policy_id}]")
+        pos = end
+    out.append(query[pos:])
+    return "".join(out)
+
+
+class PolicyEngine:
+    """An immutable, thread-safe evaluator over a fixed policy list."""
+
+    def __init__(self, policies: Sequence[Policy]):
+        ordered = sorted(policies, key=lambda p: -p.priority)  # stable: ties keep input order
+        ids = [p.id for p in ordered]
+        if len(ids) != len(set(ids)):
+            raise ValueError("policy ids must be unique")
+        self._policies = tuple(ordered)
+        self._compiled = tuple(
+            _Compiled(p, compile_pattern(p.pattern), VALIDATORS[p.validator] if p.validator else None)
+            for p in ordered
+            if p.enabled
+        )
+        self._gate = self._build_gate([c.policy.pattern for c in self._compiled])
+
+    @staticmethod
+    def _build_gate(patterns: list[str]) -> Optional["re2._Regexp"]:
+        if not patterns:
+            return None
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        try:
+            return re2.compile("|".join(f"(?:{p})" for p in patterns), options=options)
+        except re2.error:
+            return None
+
+    @classmethod
+    def load(
+        cls,
+        custom_path: str | os.PathLike | None = None,
+        *,
+        overrides: Optional[Mapping[str, str]] = None,
+    ) -> "PolicyEngine":
+        """The system catalogue under the observe-first profile, plus an optional custom file.
+
+        ``overrides`` replaces profile actions per group (``pii``, ``sqli``,
+        ``sensitive_data``, ``dangerous``), e.g. ``{"pii": "redact"}``.
+        """
+        profile = resolve_profile(overrides)
+        system = system_entries()
+        policies = [_policy_from_entry(e, "system", profile) for e in system]
+        if custom_path is not None:
+            custom = load_custom_entries(custom_path, reserved_ids=(e.id for e in system))
+            policies += [_policy_from_entry(e, "tenant", profile) for e in custom]
+        return cls(policies)
+
+    def policies(self) -> list[Policy]:
+        """Every policy (disabled ones too), in evaluation order: priority descending."""
+        return list(self._policies)
+
+    def evaluate(self, query: str) -> Evaluation:
+        text = _scannable(query)
+        matches: list[PolicyMatch] = []
+        blocked_by: Optional[Policy] = None
+        approval: Optional[Policy] = None
+        redact_spans: list[tuple[int, int, str]] = []
+        if self._gate is None or self._gate.search(text) is not None:
+            for compiled in self._compiled:
+                spans = compiled.spans(text)
+                if not spans:
+                    continue
+                policy = compiled.policy
+                matches.append(PolicyMatch(policy, policy.action, spans))
+                if policy.action == "block":
+                    blocked_by = policy
+                    break
+                if policy.action == "require_approval" and approval is None:
+                    approval = policy
+                elif policy.action == "redact":
+                    redact_spans.extend((s, e, policy.id) for s, e in spans)
+        requires_redaction = bool(redact_spans) and blocked_by is None
+        return Evaluation(
+            matches=tuple(matches),
+            blocked_by=blocked_by,
+            approval_policy=approval,
+            requires_redaction=requires_redaction,
+            redacted_query=_redact(query, redact_spans) if requires_redaction else None,
+        )
