@@ -36,7 +36,8 @@ def decider_for(*, dev_mode: bool, requester: str, reviewer_id: str, reviewer_em
     """Development mode: the notebook user self-approves. Otherwise only a configured reviewer
     who is not the requester itself."""
     if dev_mode:
-        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})", reviewer_email or "")
+        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})",
+                       reviewer_email or "notebook-user@localhost")
     if not reviewer_id:
         return Decider(
             False, "", reason=f"{WHERE_TO_APPROVE}: only a configured reviewer may approve here "
@@ -47,7 +48,8 @@ def decider_for(*, dev_mode: bool, requester: str, reviewer_id: str, reviewer_em
             False, "", reason=f"{WHERE_TO_APPROVE}: the requester ({requester}) cannot approve "
             "its own request"
         )
-    return Decider(True, f"reviewer {reviewer_id}", reviewer_id, reviewer_email)
+    return Decider(True, f"reviewer {reviewer_id}", reviewer_id,
+                   reviewer_email or f"{reviewer_id}@localhost")
 
 
 def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Optional[tuple]) -> Optional[str]:

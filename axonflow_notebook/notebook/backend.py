@@ -28,6 +28,22 @@ class Backend:
     console: Any
     data_path: Optional[str] = None
     agent: Any = field(default=None, repr=False)
+    settings: Any = field(default=None, repr=False)
+    _reviewer_console: Any = field(default=None, repr=False)
+
+    def approval_console(self) -> Any:
+        """The console Approve / Reject go through: the reviewer's own credentials when a
+        reviewer secret is configured (a real AxonFlow attributes decisions to the
+        authenticated client), else the notebook's."""
+        s = self.settings
+        if s is None or not (s.reviewer_id and s.reviewer_secret):
+            return self.console
+        if self._reviewer_console is None:
+            from ..core.review import ReviewConsole
+
+            self._reviewer_console = ReviewConsole(_core_config(
+                s, endpoint=self.url, client_id=s.reviewer_id, secret=reveal(s.reviewer_secret)))
+        return self._reviewer_console
 
     @property
     def label(self) -> str:
@@ -44,7 +60,8 @@ class Backend:
         return out
 
     def close(self) -> None:
-        for closer in (getattr(self.console, "close", None), getattr(self.logger, "close", None)):
+        consoles = (self.console, self._reviewer_console, self.logger)
+        for closer in (getattr(c, "close", None) for c in consoles if c is not None):
             if closer is not None:
                 try:
                     closer()
@@ -83,7 +100,7 @@ def start_backend(settings: GovernedSettings, say: Callable[[str], None] = print
     if endpoint:
         client_id = settings.effective_client_id()
         logger, console = _connect(settings, endpoint=endpoint, client_id=client_id, secret=secret)
-        return Backend(endpoint, False, False, client_id, logger, console)
+        return Backend(endpoint, False, False, client_id, logger, console, settings=settings)
 
     os.environ.setdefault("AXONFLOW_TELEMETRY", "off")  # the embedded path never phones home
     from ..agent import EmbeddedAgent
@@ -101,7 +118,8 @@ def start_backend(settings: GovernedSettings, say: Callable[[str], None] = print
         raise
     say(f"AxonFlow: embedded agent at {agent.url} (development mode, data in {db_path}). "
         "Set AXONFLOW_ENDPOINT to use your AxonFlow.")
-    return Backend(agent.url, True, True, client_id, logger, console, str(db_path), agent)
+    return Backend(agent.url, True, True, client_id, logger, console, str(db_path), agent,
+                   settings=settings)
 
 
 class BackendHolder:

@@ -159,7 +159,7 @@ class CodeCell:
         # A sync litellm.completion blocks the kernel while it waits; only acompletion awaited
         # in an awaiting cell could receive clicks, so the row says where to approve instead.
         unavailable = clicks_unavailable_reason(awaiting=False, background=False, ipykernel=None)
-        actions = NotebookApprovals(backend.console, magics.decider(backend), unavailable)
+        actions = NotebookApprovals(backend.approval_console(), magics.decider(backend), unavailable)
         self.view = CodeCellView(actions)
         self._display = display(self.view.widget, display_id=True)
         self.governor = CodeGovernor(

@@ -134,7 +134,7 @@ class GovernedMagics(Magics, GovernedSettings):
         decider = self.decider(backend)
         if not decider.can_decide:
             print(decider.reason)
-        queue = ReviewerQueue(backend.console, decider.reviewer_id, decider.reviewer_email)
+        queue = ReviewerQueue(backend.approval_console(), decider.reviewer_id, decider.reviewer_email)
         display(queue.widget)
         return None
 

@@ -194,7 +194,7 @@ class PromptCall:
         unavailable = clicks_unavailable_reason(
             awaiting=awaiting, background=opts.background, ipykernel=ipykernel_version(magics.shell)
         )
-        self.actions = NotebookApprovals(self.backend.console, magics.decider(self.backend), unavailable)
+        self.actions = NotebookApprovals(self.backend.approval_console(), magics.decider(self.backend), unavailable)
         self.presenter = self._open_presenter()
         self.handle: Optional[GovernedHandle] = None
 

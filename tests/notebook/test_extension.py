@@ -148,3 +148,27 @@ def test_simulate_flags_parse(ip):
     opts = parse_call_options(fn, "-m gpt-4o -o ans --stream --format text -t 0.2 --max-tokens 9")
     assert (opts.model, opts.out, opts.stream, opts.fmt, opts.temperature, opts.max_tokens) == (
         "gpt-4o", "ans", True, "text", 0.2, 9)
+
+
+def test_who_may_click_approve():
+    from axonflow_notebook.notebook.approvals import (
+        DEV_LABEL, NotebookApprovals, clicks_unavailable_reason, decider_for,
+    )
+
+    dev = decider_for(dev_mode=True, requester="notebook", reviewer_id="", reviewer_email="")
+    assert dev.can_decide and dev.label == DEV_LABEL and DEV_LABEL in dev.reviewer_id
+    nobody = decider_for(dev_mode=False, requester="nb", reviewer_id="", reviewer_email="")
+    assert not nobody.can_decide and "reviewer" in nobody.reason
+    itself = decider_for(dev_mode=False, requester="nb", reviewer_id="nb", reviewer_email="")
+    assert not itself.can_decide and "requester" in itself.reason
+    alice = decider_for(dev_mode=False, requester="nb", reviewer_id="alice", reviewer_email="a@x")
+    assert alice.can_decide and alice.reviewer_email == "a@x"
+
+    assert clicks_unavailable_reason(awaiting=True, background=False, ipykernel=(7, 4)) is None
+    assert clicks_unavailable_reason(awaiting=False, background=True, ipykernel=(6, 31)) is None
+    old = clicks_unavailable_reason(awaiting=True, background=False, ipykernel=(7, 3))
+    assert "ipykernel < 7.4" in old and "%axonflow queue" in old
+    blocked = clicks_unavailable_reason(awaiting=False, background=False, ipykernel=(7, 4))
+    actions = NotebookApprovals(object(), dev, blocked)
+    assert not actions.can_decide and actions.disabled_reason == blocked
+    actions.approve("r1", "ok")  # disabled: a click does nothing
