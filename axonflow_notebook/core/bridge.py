@@ -1,0 +1,95 @@
+"""Sync bridge: one daemon event-loop thread per process for the sync API.
+
+`run(coro)` works from a plain script, from threads and from inside a running
+loop (a Jupyter cell) without touching the caller's loop. KeyboardInterrupt
+while waiting cancels the coroutine and waits for it to unwind, so nothing is
+left running behind the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from typing import Any, Coroutine, Optional, TypeVar
+
+T = TypeVar("T")
+
+
+class SyncBridge:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is not None and self._thread is not None and self._thread.is_alive():
+            return loop
+        with self._lock:
+            if self._loop is None or self._thread is None or not self._thread.is_alive():
+                self._start()
+            return self._loop  # type: ignore[return-value]
+
+    def _start(self) -> None:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def main() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        thread = threading.Thread(target=main, name="axonflow-sync-bridge", daemon=True)
+        thread.start()
+        ready.wait()
+        self._loop, self._thread = loop, thread
+
+    def in_bridge_thread(self) -> bool:
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the bridge loop and block until it finishes."""
+        if self.in_bridge_thread():
+            coro.close()
+            raise RuntimeError("SyncBridge.run called from the bridge loop itself; use the async API")
+        started = threading.Event()
+        finished = threading.Event()
+
+        async def runner() -> T:
+            started.set()
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(runner(), self.loop)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            raise asyncio.CancelledError() from None
+        except BaseException:
+            if not future.done():
+                # KeyboardInterrupt (or similar) in the waiting thread: cancel
+                # the coroutine and let it unwind before returning control.
+                future.cancel()
+                if started.wait(0.05):
+                    finished.wait(5)
+                else:
+                    coro.close()
+            raise
+
+    def submit(self, coro: Coroutine[Any, Any, Any]) -> "concurrent.futures.Future[Any]":
+        """Schedule without waiting (used by sync callback hooks)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+
+_BRIDGE = SyncBridge()
+
+
+def get_bridge() -> SyncBridge:
+    return _BRIDGE
+
+
+__all__ = ["SyncBridge", "get_bridge"]

@@ -1,0 +1,73 @@
+"""One AxonFlow SDK client per event loop.
+
+The SDK's httpx AsyncClient pools connections bound to the loop that opened
+them, so the user's loop (acompletion) and the sync bridge's loop (completion)
+each get their own client. Clients are built with retries off: the guard bounds
+every call by `call_timeout_seconds` and an outage must fail fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from typing import Any, List, Optional
+
+from .config import AxonFlowLoggerConfig
+
+
+def build_client(config: AxonFlowLoggerConfig) -> Any:
+    from axonflow import AxonFlow
+    from axonflow.types import RetryConfig
+
+    return AxonFlow(
+        endpoint=config.endpoint,
+        client_id=config.client_id,
+        client_secret=config.secret_value() or None,
+        timeout=config.call_timeout_seconds,
+        retry_config=RetryConfig(enabled=False, max_attempts=1),
+    )
+
+
+class ClientPool:
+    def __init__(self, config: AxonFlowLoggerConfig, injected: Any = None) -> None:
+        self._config = config
+        self._injected = injected
+        self._lock = threading.Lock()
+        self._by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def owns_clients(self) -> bool:
+        return self._injected is None
+
+    def get(self) -> Any:
+        """The client for the running loop (the injected one, if any)."""
+        if self._injected is not None:
+            return self._injected
+        loop = asyncio.get_running_loop()
+        client = self._by_loop.get(loop)
+        if client is None:
+            with self._lock:
+                client = self._by_loop.get(loop)
+                if client is None:
+                    client = build_client(self._config)
+                    self._by_loop[loop] = client
+        return client
+
+    def take_all(self) -> List[tuple]:
+        """Remove and return (loop, client) pairs, for closing."""
+        with self._lock:
+            pairs = list(self._by_loop.items())
+            self._by_loop = weakref.WeakKeyDictionary()
+        return pairs
+
+    def current_loop_client(self) -> Optional[Any]:
+        try:
+            return self._by_loop.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+
+__all__ = ["ClientPool", "build_client"]
