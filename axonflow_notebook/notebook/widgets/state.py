@@ -1,0 +1,149 @@
+"""CallState: everything a call's cards show, folded from core events.
+
+Live widgets and static summaries render from this one object, so a saved notebook shows exactly
+what the live cell showed. Folding is pure and cheap; rendering is throttled separately.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
+
+from ...core.events import (
+    ApprovalDecided,
+    ApprovalProgress,
+    ApprovalRequested,
+    AuditRecorded,
+    CallFailed,
+    CompletionChunk,
+    CompletionFinished,
+    DecisionMade,
+    GovernanceSkipped,
+    RedactionApplied,
+)
+
+# Events that end a stage: shown at once, never held back by the throttle.
+IMMEDIATE = (DecisionMade, RedactionApplied, ApprovalRequested, ApprovalDecided,
+             CompletionFinished, AuditRecorded, GovernanceSkipped, CallFailed)
+
+
+@dataclass
+class CallState:
+    prompt: str = ""
+    model: str = ""
+    backend: str = ""
+    simulated: bool = False
+    call_id: Optional[str] = None
+    decision: Optional[DecisionMade] = None
+    redaction: Optional[RedactionApplied] = None
+    skipped: list[GovernanceSkipped] = field(default_factory=list)
+    approval_req: Optional[ApprovalRequested] = None
+    progress: Optional[ApprovalProgress] = None
+    approval: Optional[ApprovalDecided] = None
+    chunks: list[str] = field(default_factory=list)
+    finished: Optional[CompletionFinished] = None
+    audit: Optional[AuditRecorded] = None
+    failed: Optional[CallFailed] = None
+    cancelled: Optional[str] = None
+    text: Optional[str] = None  # final answer when known (result.text); else streamed chunks
+    error: Optional[str] = None  # from a result's exception when no CallFailed event came
+
+    @classmethod
+    def replay(cls, events: Iterable[Any], **info: Any) -> "CallState":
+        state = cls(**info)
+        for event in events:
+            state.apply(event)
+        return state
+
+    def apply(self, event: Any) -> None:
+        self.call_id = self.call_id or getattr(event, "call_id", None)
+        if isinstance(event, DecisionMade):
+            self.decision = event
+            if event.backend:
+                self.backend = event.backend
+        elif isinstance(event, RedactionApplied):
+            self.redaction = event
+        elif isinstance(event, GovernanceSkipped):
+            self.skipped.append(event)
+        elif isinstance(event, ApprovalRequested):
+            self.approval_req = event
+        elif isinstance(event, ApprovalProgress):
+            self.progress = event
+        elif isinstance(event, ApprovalDecided):
+            self.approval = event
+        elif isinstance(event, CompletionChunk):
+            self.chunks.append(event.delta)
+        elif isinstance(event, CompletionFinished):
+            self.finished = event
+            if event.simulated:
+                self.simulated = True
+            if event.text:
+                self.text = event.text
+        elif isinstance(event, AuditRecorded):
+            self.audit = event
+        elif isinstance(event, CallFailed):
+            self.failed = event
+
+    # -- derived facts ------------------------------------------------------------------------
+    @property
+    def answer(self) -> str:
+        return self.text if self.text is not None else "".join(self.chunks)
+
+    @property
+    def context_id(self) -> Optional[str]:
+        if self.decision and self.decision.context_id:
+            return self.decision.context_id
+        return self.audit.context_id if self.audit else None
+
+    @property
+    def request_id(self) -> Optional[str]:
+        if self.approval_req:
+            return self.approval_req.request_id
+        return self.approval.request_id if self.approval else None
+
+    @property
+    def approval_pending(self) -> bool:
+        return (self.approval_req is not None and self.approval is None
+                and self.cancelled is None and self.failed is None)
+
+    def skipped_at(self, stage: str) -> Optional[GovernanceSkipped]:
+        return next((s for s in self.skipped if s.stage == stage), None)
+
+    def decision_kind(self) -> str:
+        """allowed | allowed_with_warnings | redacted | blocked | needs_approval | skipped | pending"""
+        d = self.decision
+        if d is None:
+            return "skipped" if self.skipped_at("pre_check") else "pending"
+        if d.status == "blocked":
+            return "blocked"
+        if d.status == "needs_approval":
+            return "needs_approval"
+        if d.requires_redaction or self.redaction is not None:
+            return "redacted"
+        return "allowed_with_warnings" if d.policies else "allowed"
+
+    def approval_times(self, now: Optional[float] = None) -> tuple[float, float]:
+        """(elapsed, remaining) seconds, advanced from the last report so the panel keeps ticking."""
+        now = time.time() if now is None else now
+        if self.progress is not None:
+            gone = max(0.0, now - self.progress.at)
+            return self.progress.elapsed_s + gone, max(0.0, self.progress.remaining_s - gone)
+        req = self.approval_req
+        if req is None:
+            return 0.0, 0.0
+        elapsed = max(0.0, now - req.at)
+        return elapsed, max(0.0, req.deadline_s - elapsed)
+
+    def outcome(self) -> str:
+        """One word for the whole call, used by summaries and metadata."""
+        if self.cancelled is not None:
+            return "cancelled"
+        if self.approval is not None and self.approval.status != "approved":
+            return self.approval.status
+        kind = self.decision_kind()
+        if kind == "needs_approval" and self.approval is not None:
+            kind = "approved"
+        if self.failed is not None and kind != "blocked":
+            return "failed"
+        return kind
