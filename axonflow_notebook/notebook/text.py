@@ -1,0 +1,89 @@
+"""Terminal IPython: one plain line per core event (no HTML, no ANSI colour codes).
+
+Approval progress lines are meant to be rewritten in place by the caller (`\\r`), so they stay
+short and carry the whole picture (status, elapsed, remaining, polls).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..core.events import (
+    ApprovalDecided,
+    ApprovalProgress,
+    ApprovalRequested,
+    AuditRecorded,
+    CallFailed,
+    CompletionChunk,
+    CompletionFinished,
+    DecisionMade,
+    GovernanceSkipped,
+    RedactionApplied,
+)
+from .render import clean_text, fmt_cost, fmt_ms, fmt_seconds, fmt_time, short
+from .widgets.decision import SKIP_REASONS
+
+_DECISIONS = {"approved": "allowed", "blocked": "BLOCKED", "needs_approval": "needs approval"}
+
+
+def _one(text: Any, limit: int = 200) -> str:
+    return short(clean_text(text), limit)
+
+
+def render_event_text(event: Any) -> Optional[str]:
+    """The line for `event`, or None for events a terminal should not print (stream chunks)."""
+    if isinstance(event, DecisionMade):
+        word = _DECISIONS.get(event.status, event.status)
+        if event.status == "approved" and event.requires_redaction:
+            word = "allowed (redaction required)"
+        elif event.status == "approved" and event.policies:
+            word = "allowed with warnings"
+        line = f"decision: {word}"
+        if event.policies:
+            line += f" [{', '.join(_one(p, 80) for p in event.policies)}]"
+        if event.block_reason:
+            line += f" — {_one(event.block_reason)}"
+        line += f" ({fmt_ms(event.latency_ms)}"
+        line += f", context {event.context_id})" if event.context_id else ")"
+        return line
+    if isinstance(event, RedactionApplied):
+        what = "redacted text sent to the model" if event.applied else "redaction required, not applied"
+        return f"redaction: {what}" + (f" — {_one(event.note)}" if event.note else "")
+    if isinstance(event, ApprovalRequested):
+        line = f"approval requested: {event.request_id}"
+        if event.policy:
+            line += f" policy {_one(event.policy, 80)}"
+        if event.severity:
+            line += f" ({_one(event.severity, 20)})"
+        return line + f", waiting up to {fmt_seconds(event.deadline_s)}"
+    if isinstance(event, ApprovalProgress):
+        return (f"approval {event.request_id}: {event.status} · {fmt_seconds(event.elapsed_s)} "
+                f"elapsed · {fmt_seconds(event.remaining_s)} left · {event.polls} polls")
+    if isinstance(event, ApprovalDecided):
+        status = {"timeout": "timed out"}.get(event.status, event.status)
+        line = f"approval {event.request_id}: {status}"
+        if event.reviewer:
+            line += f" by {_one(event.reviewer, 80)}"
+        if event.decided_at:
+            line += f" at {fmt_time(event.decided_at)}"
+        if event.comment:
+            line += f" — {_one(event.comment)}"
+        return line
+    if isinstance(event, CompletionChunk):
+        return None
+    if isinstance(event, CompletionFinished):
+        sim = " [simulated]" if event.simulated else ""
+        return (f"completion: {event.model} via {event.provider}{sim} · {event.prompt_tokens}+"
+                f"{event.completion_tokens}={event.total_tokens} tokens · "
+                f"{fmt_cost(event.cost_usd)} · {fmt_ms(event.latency_ms)}")
+    if isinstance(event, AuditRecorded):
+        if not event.delivered:
+            return "audit: NOT delivered" + (f" — {_one(event.detail)}" if event.detail else "")
+        return f"audit: recorded {event.audit_id or '(no id)'}"
+    if isinstance(event, GovernanceSkipped):
+        reason = SKIP_REASONS.get(event.reason, event.reason)
+        return (f"governance skipped at {event.stage.replace('_', '-')}: {reason} (fail-open)"
+                + (f" — {_one(event.detail)}" if event.detail else ""))
+    if isinstance(event, CallFailed):
+        return f"failed at {event.stage}: {event.error_type}: {_one(event.message, 300)}"
+    return None
