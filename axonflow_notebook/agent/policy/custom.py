@@ -89,6 +89,19 @@ def _entry_label(index: int, raw: Any) -> str:
     return f"policy #{index}"
 
 
+def _yaml_value(value: Any) -> str:
+    """How a parsed YAML scalar reads back, so ``id: off`` explains itself as ``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return f"a {type(value).__name__}"
+
+
 def _field_messages(exc: ValidationError) -> list[str]:
     messages = []
     for err in exc.errors(include_url=False):
@@ -99,7 +112,9 @@ def _field_messages(exc: ValidationError) -> list[str]:
         elif kind == "extra_forbidden":
             text = "is not a known field (known: " + ", ".join(PolicyEntry.model_fields) + ")"
         elif kind in _TYPE_MESSAGES:
-            text = _TYPE_MESSAGES[kind]
+            text = f"{_TYPE_MESSAGES[kind]}, not {_yaml_value(err.get('input'))}"
+            if kind == "string_type" and isinstance(err.get("input"), (bool, int, float)):
+                text += " (quote it in the YAML file)"
         elif kind == "value_error":
             text = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
         else:

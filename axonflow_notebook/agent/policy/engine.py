@@ -9,6 +9,10 @@ Speed: every pattern is RE2 (linear time, no backtracking) and compiled once. A 
 combined RE2 "gate" of all enabled patterns runs first; when it finds nothing, no policy
 can match, and the query is done in one pass instead of one pass per policy. RE2 falls
 back from its DFA to its NFA rather than giving up, so the gate never hides a match.
+When the gate does match, an ``RE2::Set`` names the candidate policies in one more pass.
+A Set *can* give up (its DFA runs out of memory on hostile input) and then reports
+nothing; since the gate already proved that something matches, an empty answer is read
+as "unknown" and every policy is scanned.
 """
 
 from __future__ import annotations
@@ -105,7 +109,9 @@ class PolicyEngine:
             for p in ordered
             if p.enabled
         )
-        self._gate = self._build_gate([c.policy.pattern for c in self._compiled])
+        patterns = [c.policy.pattern for c in self._compiled]
+        self._gate = self._build_gate(patterns)
+        self._set = self._build_set(patterns)
 
     @staticmethod
     def _build_gate(patterns: list[str]) -> Optional["re2._Regexp"]:
@@ -117,6 +123,32 @@ class PolicyEngine:
             return re2.compile("|".join(f"(?:{p})" for p in patterns), options=options)
         except re2.error:
             return None
+
+    @staticmethod
+    def _build_set(patterns: list[str]) -> Optional["re2.Set"]:
+        if not patterns:
+            return None
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        try:
+            candidates = re2.Set.SearchSet(options)
+            for index, pattern in enumerate(patterns):
+                if candidates.Add(pattern) != index:
+                    return None
+            candidates.Compile()
+            return candidates
+        except re2.error:
+            return None
+
+    def _candidates(self, text: str) -> Sequence["_Compiled"]:
+        """The compiled policies that may match ``text``, in evaluation order."""
+        if self._gate is not None and self._gate.search(text) is None:
+            return ()
+        if self._set is not None:
+            hits = self._set.Match(text)
+            if hits:
+                return [self._compiled[i] for i in sorted(hits)]
+        return self._compiled
 
     @classmethod
     def load(
@@ -148,20 +180,19 @@ class PolicyEngine:
         blocked_by: Optional[Policy] = None
         approval: Optional[Policy] = None
         redact_spans: list[tuple[int, int, str]] = []
-        if self._gate is None or self._gate.search(text) is not None:
-            for compiled in self._compiled:
-                spans = compiled.spans(text)
-                if not spans:
-                    continue
-                policy = compiled.policy
-                matches.append(PolicyMatch(policy, policy.action, spans))
-                if policy.action == "block":
-                    blocked_by = policy
-                    break
-                if policy.action == "require_approval" and approval is None:
-                    approval = policy
-                elif policy.action == "redact":
-                    redact_spans.extend((s, e, policy.id) for s, e in spans)
+        for compiled in self._candidates(text):
+            spans = compiled.spans(text)
+            if not spans:
+                continue
+            policy = compiled.policy
+            matches.append(PolicyMatch(policy, policy.action, spans))
+            if policy.action == "block":
+                blocked_by = policy
+                break
+            if policy.action == "require_approval" and approval is None:
+                approval = policy
+            elif policy.action == "redact":
+                redact_spans.extend((s, e, policy.id) for s, e in spans)
         requires_redaction = bool(redact_spans) and blocked_by is None
         return Evaluation(
             matches=tuple(matches),
