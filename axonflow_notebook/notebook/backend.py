@@ -73,7 +73,7 @@ class Backend:
 
 
 def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> Any:
-    from ..core import AxonFlowLoggerConfig
+    from ..core.config import AxonFlowLoggerConfig
 
     return AxonFlowLoggerConfig(
         endpoint=endpoint,
@@ -87,7 +87,7 @@ def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, s
 
 
 def _connect(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> tuple:
-    from ..core import AxonFlowLogger
+    from ..core.logger import AxonFlowLogger
     from ..core.review import ReviewConsole
 
     config = _core_config(settings, endpoint=endpoint, client_id=client_id, secret=secret)

@@ -53,9 +53,10 @@ def _preview(messages: list) -> str:
 class CodeGovernor:
     """Builds the governed replacements for LiteLLM's entry points, one view row per call."""
 
-    def __init__(self, *, logger: Any, cell_view: Any, simulate: Optional[bool], setting: str,
-                 user_token: Optional[str]) -> None:
+    def __init__(self, *, logger: Any, backend_label: str, cell_view: Any,
+                 simulate: Optional[bool], setting: str, user_token: Optional[str]) -> None:
         self.logger = logger
+        self.backend_label = backend_label
         self.cell_view = cell_view
         self.simulate = simulate
         self.setting = setting
@@ -67,7 +68,8 @@ class CodeGovernor:
             raise TypeError("litellm completion needs a model")
         own_provider = any(k in kwargs for k in ("api_key", "api_base", "base_url", "mock_response"))
         simulated = False if own_provider else decide_simulation(model, self.simulate, self.setting)
-        view = self.cell_view.call_view(_preview(messages), model, simulated)
+        view = self.cell_view.call_view(prompt=_preview(messages), model=model,
+                                        backend=self.backend_label, simulated=simulated)
         call = dict(kwargs, model=model, messages=messages, on_event=view.handle)
         if simulated:
             call["mock_response"] = simulated_answer(model)
@@ -163,7 +165,7 @@ class CodeCell:
         self.view = CodeCellView(actions)
         self._display = display(self.view.widget, display_id=True)
         self.governor = CodeGovernor(
-            logger=backend.logger, cell_view=self.view, simulate=opts.simulate,
+            logger=backend.logger, backend_label=backend.label, cell_view=self.view, simulate=opts.simulate,
             setting=magics.simulate, user_token=opts.user_token or magics.effective_user_token(),
         )
 

@@ -128,6 +128,9 @@ class WidgetPresenter:
             self._display.update(summary)
         else:
             display(summary)
+        close = getattr(self.view, "close", None)
+        if close is not None:  # stop its ticker; the static summary has replaced it
+            close()
 
 
 class TerminalPresenter:

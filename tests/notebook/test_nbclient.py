@@ -52,7 +52,7 @@ def agent(tmp_path_factory):
 def _reviewer(agent_url: str, stop: threading.Event, decided: list) -> None:
     """A reviewer outside the kernel: approves 'approve-me' requests, rejects 'reject-me' ones."""
     os.environ.setdefault("AXONFLOW_TELEMETRY", "off")
-    from axonflow_notebook.core import AxonFlowLoggerConfig
+    from axonflow_notebook.core.config import AxonFlowLoggerConfig
     from axonflow_notebook.core.review import ReviewConsole
 
     console = ReviewConsole(AxonFlowLoggerConfig(endpoint=agent_url, client_id="reviewer-tests"))
