@@ -419,7 +419,7 @@ def test_disabled_policy_is_listed_but_not_evaluated(tmp_path):
         tmp_path,
         """\
         policies:
-          - {id: switched-off, name: Off, pattern: 'epsilon', action: block, enabled: false}
+          - {id: switched-off, name: Switched off, pattern: 'epsilon', action: block, enabled: false}
         """,
     )
     assert engine.evaluate("epsilon").approved
