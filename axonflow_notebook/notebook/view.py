@@ -89,7 +89,7 @@ class CallView:
         if isinstance(event, ApprovalRequested):
             self._start_ticker()
         self._throttle.request(now=isinstance(event, IMMEDIATE))
-        if not self._state.approval_pending:
+        if self._state.approval_req is not None and not self._state.approval_pending:
             self._stop_ticker.set()
 
     def cancelled(self, why: str) -> None:
