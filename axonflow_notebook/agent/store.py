@@ -1,0 +1,239 @@
+"""SQLite persistence for decisions (contexts + audit trail) and HITL approval rows.
+
+One connection in WAL mode with ``synchronous=NORMAL``, shared behind a lock: every write
+is a single statement (or one explicit transaction), so a crash can never leave half a
+row, and a committed row survives a restart of the process. Statements are reused from
+sqlite3's statement cache; a pre-check costs one INSERT.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any, Iterable, Optional
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_entries (
+    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                TEXT NOT NULL UNIQUE,
+    timestamp         TEXT NOT NULL,
+    expires_at        TEXT NOT NULL,
+    client_id         TEXT NOT NULL,
+    tenant_id         TEXT NOT NULL,
+    user_email        TEXT NOT NULL,
+    request_type      TEXT NOT NULL,
+    policy_decision   TEXT NOT NULL,
+    policies          TEXT NOT NULL,
+    block_reason      TEXT,
+    query_preview     TEXT NOT NULL,
+    query_hash        TEXT NOT NULL,
+    audit_id          TEXT,
+    completed_at      TEXT,
+    provider          TEXT NOT NULL DEFAULT '',
+    model             TEXT NOT NULL DEFAULT '',
+    prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+    completion_tokens INTEGER NOT NULL DEFAULT 0,
+    tokens_used       INTEGER NOT NULL DEFAULT 0,
+    response_time_ms  INTEGER NOT NULL DEFAULT 0,
+    response_summary  TEXT,
+    cost              REAL,
+    metadata          TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_entries_tenant ON audit_entries (tenant_id, seq);
+CREATE TABLE IF NOT EXISTS hitl_requests (
+    id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id            TEXT NOT NULL UNIQUE,
+    org_id                TEXT NOT NULL,
+    tenant_id             TEXT NOT NULL,
+    client_id             TEXT NOT NULL,
+    created_by            TEXT NOT NULL,
+    user_id               TEXT,
+    original_query        TEXT NOT NULL,
+    request_type          TEXT NOT NULL,
+    request_context       TEXT,
+    triggered_policy_id   TEXT NOT NULL,
+    triggered_policy_name TEXT NOT NULL,
+    trigger_reason        TEXT NOT NULL,
+    severity              TEXT NOT NULL,
+    eu_ai_act_article     TEXT,
+    compliance_framework  TEXT,
+    risk_classification   TEXT,
+    status                TEXT NOT NULL CHECK (status IN ('pending','approved','rejected','expired','overridden')),
+    reviewer_id           TEXT,
+    reviewer_email        TEXT,
+    reviewer_role         TEXT,
+    review_comment        TEXT,
+    reviewed_at           TEXT,
+    notify_url            TEXT,
+    expires_at            TEXT NOT NULL,
+    created_at            TEXT NOT NULL,
+    updated_at            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hitl_requests_status ON hitl_requests (status, expires_at);
+"""
+
+AUDIT_COLUMNS = (
+    "id", "timestamp", "expires_at", "client_id", "tenant_id", "user_email", "request_type",
+    "policy_decision", "policies", "block_reason", "query_preview", "query_hash",
+)
+_INSERT_DECISION = (
+    f"INSERT INTO audit_entries ({', '.join(AUDIT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+)
+_COMPLETE_CALL = """
+UPDATE audit_entries SET audit_id = ?, completed_at = ?, provider = ?, model = ?,
+    prompt_tokens = ?, completion_tokens = ?, tokens_used = ?, response_time_ms = ?,
+    response_summary = ?, cost = ?, metadata = ?
+WHERE id = ? AND expires_at > ? AND (? IS NULL OR client_id = ?)
+"""
+
+HITL_COLUMNS = (
+    "request_id", "org_id", "tenant_id", "client_id", "created_by", "user_id", "original_query",
+    "request_type", "request_context", "triggered_policy_id", "triggered_policy_name",
+    "trigger_reason", "severity", "eu_ai_act_article", "compliance_framework",
+    "risk_classification", "status", "notify_url", "expires_at", "created_at", "updated_at",
+)
+_INSERT_HITL = (
+    f"INSERT INTO hitl_requests ({', '.join(HITL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(HITL_COLUMNS))})"
+)
+_EXPIRE_DUE = (
+    "UPDATE hitl_requests SET status = 'expired', updated_at = ? "
+    "WHERE status = 'pending' AND expires_at <= ?"
+)
+
+
+class Store:
+    """The agent's durable state. Thread-safe; every method is one short transaction."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, cached_statements=256
+        )
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.executescript(SCHEMA)
+        self._closed = False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass
+            self._conn.close()
+
+    # -- decisions and the audit trail ------------------------------------------------
+
+    def insert_decision(self, values: tuple) -> None:
+        """Record one pre-check decision; it doubles as the context the audit call completes."""
+        with self._lock:
+            self._conn.execute(_INSERT_DECISION, values)
+
+    def complete_call(
+        self, context_id: str, now: str, values: tuple, owner: Optional[str] = None
+    ) -> bool:
+        """Complete a decision's entry with the LLM call.
+
+        False when the context is unknown, expired, or (``owner`` given) another client's.
+        """
+        with self._lock:
+            cursor = self._conn.execute(_COMPLETE_CALL, (*values, context_id, now, owner, owner))
+            return cursor.rowcount == 1
+
+    def search_audit(
+        self, where: list[str], params: list[Any], limit: int, offset: int
+    ) -> tuple[list[sqlite3.Row], int]:
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            total = self._conn.execute(
+                f"SELECT COUNT(*) FROM audit_entries{clause}", params
+            ).fetchone()[0]
+            rows = self._conn.execute(
+                f"SELECT * FROM audit_entries{clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return rows, total
+
+    # -- HITL ------------------------------------------------------------------------
+
+    def insert_hitl(self, values: tuple) -> None:
+        with self._lock:
+            self._conn.execute(_INSERT_HITL, values)
+
+    def _expire_due(self, now: str) -> None:
+        # Rows past their expiry are flipped before any read, so they read back `expired`
+        # and can no longer be approved. Lock held by the caller.
+        self._conn.execute(_EXPIRE_DUE, (now, now))
+
+    def get_hitl(self, request_id: str, now: str) -> Optional[sqlite3.Row]:
+        with self._lock:
+            self._expire_due(now)
+            return self._conn.execute(
+                "SELECT * FROM hitl_requests WHERE request_id = ?", (request_id,)
+            ).fetchone()
+
+    def list_hitl(
+        self,
+        statuses: Iterable[str],
+        severities: Iterable[str],
+        limit: int,
+        offset: int,
+        now: str,
+    ) -> tuple[list[sqlite3.Row], int]:
+        where: list[str] = []
+        params: list[Any] = []
+        statuses, severities = list(statuses), list(severities)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params.extend(statuses)
+        if severities:
+            where.append(f"severity IN ({', '.join('?' * len(severities))})")
+            params.extend(severities)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            self._expire_due(now)
+            total = self._conn.execute(
+                f"SELECT COUNT(*) FROM hitl_requests{clause}", params
+            ).fetchone()[0]
+            rows = self._conn.execute(
+                f"SELECT * FROM hitl_requests{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return rows, total
+
+    def decide_hitl(
+        self,
+        request_id: str,
+        status: str,
+        reviewer_id: str,
+        reviewer_email: str,
+        reviewer_role: Optional[str],
+        comment: Optional[str],
+        now: str,
+    ) -> tuple[bool, Optional[sqlite3.Row]]:
+        """Move a pending row to approved/rejected atomically.
+
+        Returns (decided, row): ``decided`` is False when the row was not pending (a second
+        decider, or expired); ``row`` is the row as it stands afterwards (None if unknown).
+        """
+        with self._lock:
+            self._expire_due(now)
+            cursor = self._conn.execute(
+                "UPDATE hitl_requests SET status = ?, reviewer_id = ?, reviewer_email = ?, "
+                "reviewer_role = ?, review_comment = ?, reviewed_at = ?, updated_at = ? "
+                "WHERE request_id = ? AND status = 'pending'",
+                (status, reviewer_id, reviewer_email, reviewer_role, comment, now, now, request_id),
+            )
+            row = self._conn.execute(
+                "SELECT * FROM hitl_requests WHERE request_id = ?", (request_id,)
+            ).fetchone()
+            return cursor.rowcount == 1, row
