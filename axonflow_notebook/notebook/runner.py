@@ -48,7 +48,8 @@ class GovernedCallStopped(Exception):
         decision = result.decision
         if decision is not None and decision.policies and not any(p in first for p in decision.policies):
             detail = f"policy: {', '.join(decision.policies)}"
-            if decision.block_reason and decision.block_reason not in first:
+            if decision.block_reason and decision.block_reason not in first \
+                    and decision.block_reason != "require_approval":
                 detail += f" — {_short(decision.block_reason)}"
             lines.append(detail)
         return cls(lines, err, result)

@@ -177,12 +177,13 @@ def test_approve_button_works_while_the_cell_awaits(ip, published):
                     continue
                 widget = ipywidgets.widgets.widget._instances.get(view["model_id"])
                 for button in _buttons(widget, "Approve") if widget else ():
+                    # enabled before the request exists (clicks ignored); disabled once taken
                     if not button.disabled:
-                        time.sleep(0.3)
                         button.click()
+                    if button.disabled:
                         clicked.set()
                         return
-            time.sleep(0.1)
+            time.sleep(0.3)
 
     thread = threading.Thread(target=click_when_shown, daemon=True)
     thread.start()

@@ -94,6 +94,7 @@ def _cells() -> list:
         code("%config GovernedMagics.approval_max_wait_seconds = 2"),
         code("%%governed --no-raise -o wire_late\nPrepare a wire transfer, nobody answers."),
         code("assert type(wire_late.error).__name__ == 'ApprovalTimeout', wire_late"),
+        code("import litellm\noriginal = (litellm.completion, litellm.acompletion)"),
         code("%%governed --code -o calls\n"
              "import litellm\n"
              "from axonflow_notebook import PolicyDeniedError\n"
@@ -103,7 +104,7 @@ def _cells() -> list:
              "except PolicyDeniedError as exc:\n"
              "    denied = exc"),
         code("assert len(calls) == 2 and 'project-nightingale' in denied.policies\n"
-             "assert not hasattr(litellm.completion, '__wrapped__')"),
+             "assert (litellm.completion, litellm.acompletion) == original"),
         code("%%governed --stream -o streamed\nCount to three."),
         code("assert streamed.ok and streamed.text"),
         code("%%governed --background -o bg\nName a colour."),
@@ -175,7 +176,7 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
         assert setup["status"] == "ok"
         msg_id = kc.execute("%%governed -o clicked\nPrepare a wire transfer of 5 EUR.")
         buttons: dict = {}
-        clicked_at = None
+        last_click, clicks = 0.0, 0
         reply = None
         deadline = time.time() + 90
         while time.time() < deadline and reply is None:
@@ -192,20 +193,22 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
             target = next((cid for cid, s in buttons.items()
                            if s.get("_model_name") == "ButtonModel" and s.get("description") == "Approve"
                            and not s.get("disabled")), None)
-            if target and clicked_at is None:
-                time.sleep(0.5)
+            # The button exists before the approval is requested and ignores clicks until then:
+            # click once a second until the panel takes it (it then disables itself).
+            if target and time.time() - last_click > 1.0:
                 kc.session.send(kc.shell_channel, "comm_msg", {
                     "comm_id": target,
                     "data": {"method": "custom", "content": {"event": "click"}},
                 })
-                clicked_at = time.time()
+                last_click = time.time()
+                clicks += 1
             try:
                 shell_msg = kc.get_shell_msg(timeout=0.05)
                 if shell_msg["parent_header"].get("msg_id") == msg_id:
                     reply = shell_msg["content"]
             except queue.Empty:
                 pass
-        assert clicked_at is not None, "no enabled Approve button was displayed"
+        assert clicks, "no enabled Approve button was displayed"
         assert reply is not None and reply["status"] == "ok", reply
         check = _run(kc, "assert clicked.ok and clicked.approval.status == 'approved', clicked\n"
                          "assert 'self-approved' in (clicked.approval.comment or '') + "
