@@ -129,9 +129,13 @@ class GovernedMagics(Magics, GovernedSettings):
             page = backend.console.search_audit(limit=args.limit, **filters)
             entries, total = _entries_and_total(page)
             return audit_trail(entries, total, self.runtime.session.results)
-        from .queue_view import ReviewerQueue
+        from .runner import is_terminal
 
         decider = self.decider(backend)
+        if is_terminal(self.shell):
+            return _queue_text(backend.approval_console().list_queue())
+        from .queue_view import ReviewerQueue
+
         if not decider.can_decide:
             print(decider.reason)
         queue = ReviewerQueue(backend.approval_console(), decider.reviewer_id, decider.reviewer_email)
@@ -150,6 +154,20 @@ class GovernedMagics(Magics, GovernedSettings):
         info["breaker"] = str(getattr(backend.logger, "breaker_state", "unknown"))
         info.update(self.public_config())
         return status_table(info)
+
+
+def _queue_text(items: Any) -> None:
+    """Terminal IPython: the pending requests, one line each (decide in a notebook or console)."""
+    rows = [_plain(i) if not isinstance(i, dict) else i for i in (items or [])]
+    if not rows:
+        print("AxonFlow: no pending approval requests.")
+        return None
+    print(f"AxonFlow: {len(rows)} pending approval request(s):")
+    for row in rows:
+        query = " ".join(str(row.get("original_query", "")).split())[:80]
+        print(f"  {row.get('request_id')}  {row.get('severity', '')}  "
+              f"{row.get('triggered_policy_id', '')}  {query}")
+    return None
 
 
 def _plain(value: Any) -> Any:
