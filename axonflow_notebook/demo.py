@@ -38,6 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=QUICKSTART,
         help=f"notebook to open, relative to --notebooks (default: {QUICKSTART})",
     )
+    parser.add_argument("--port", type=int, default=None, help="port for JupyterLab (default: 8888 or next free)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -46,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "lab_args",
         nargs=argparse.REMAINDER,
-        help="further arguments for `jupyter lab` (e.g. --no-browser --port 8899)",
+        help="further arguments for `jupyter lab`, after `--` (e.g. -- --ServerApp.ip=0.0.0.0)",
     )
 
 
@@ -80,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     env = demo_environment(policies)
-    command = lab_command(args.notebook, args.lab_args)
+    extra = list(args.lab_args)
+    if args.port is not None:
+        extra.append(f"--port={args.port}")
+    if args.no_browser:
+        extra.append("--no-browser")
+    command = lab_command(args.notebook, extra)
     print(
         f"axonflow-notebook demo: JupyterLab on {notebook} — governed by the embedded AxonFlow "
         f"agent with {policies}; answers are simulated unless an LLM API key is set "
