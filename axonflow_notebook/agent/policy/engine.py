@@ -28,7 +28,7 @@ from .catalogue import system_entries
 from .custom import load_custom_entries
 from .models import Evaluation, Policy, PolicyFileError, PolicyMatch
 from .profile import effective_action, resolve_profile
-from .schema import PolicyEntry, compile_pattern
+from .schema import PolicyEntry, compile_pattern, re2_options
 from .validators import VALIDATORS, Validator
 
 __all__ = ["PolicyEngine", "Evaluation", "PolicyMatch", "PolicyFileError", "Policy"]
@@ -117,10 +117,8 @@ class PolicyEngine:
     def _build_gate(patterns: list[str]) -> Optional["re2._Regexp"]:
         if not patterns:
             return None
-        options = re2.Options()
-        options.max_mem = 64 << 20
         try:
-            return re2.compile("|".join(f"(?:{p})" for p in patterns), options=options)
+            return re2.compile("|".join(f"(?:{p})" for p in patterns), options=re2_options(64 << 20))
         except re2.error:
             return None
 
@@ -128,10 +126,8 @@ class PolicyEngine:
     def _build_set(patterns: list[str]) -> Optional["re2.Set"]:
         if not patterns:
             return None
-        options = re2.Options()
-        options.max_mem = 64 << 20
         try:
-            candidates = re2.Set.SearchSet(options)
+            candidates = re2.Set.SearchSet(re2_options(64 << 20))
             for index, pattern in enumerate(patterns):
                 if candidates.Add(pattern) != index:
                     return None

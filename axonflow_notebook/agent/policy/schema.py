@@ -36,12 +36,23 @@ CATEGORIES = (
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 
 
+def re2_options(max_mem: int = 8 << 20) -> "re2.Options":
+    """RE2 options that report errors to us instead of logging them to stderr."""
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = max_mem
+    return options
+
+
 def compile_pattern(pattern: str) -> "re2._Regexp":
-    """Compile with RE2 (linear time, Go-RE2 syntax); raise ValueError with RE2's reason."""
+    """Compile with RE2 (linear time, Go-RE2 syntax); raise ValueError naming pattern and reason."""
     try:
-        return re2.compile(pattern)
+        return re2.compile(pattern, options=re2_options())
     except re2.error as exc:
-        raise ValueError(f"pattern is not a valid RE2 regular expression ({exc})") from None
+        reason = exc.args[0] if exc.args else "unknown error"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ValueError(f"{pattern!r} is not a valid RE2 regular expression: {reason}") from None
 
 
 class PolicyEntry(BaseModel):
@@ -126,5 +137,5 @@ class PolicyEntry(BaseModel):
             raise ValueError("must not be empty")
         compiled = compile_pattern(v)
         if compiled.search("") is not None:
-            raise ValueError("matches the empty string, so it would match every query")
+            raise ValueError(f"{v!r} matches the empty string, so it would match every query")
         return v
