@@ -33,10 +33,18 @@ def esc(value: Any) -> str:
     return html.escape(clean_text(value), quote=True)
 
 
+_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
+
+
+def defang_schemes(text: str) -> str:
+    """`javascript:` and friends stop being URL schemes (a zero-width space), yet stay readable."""
+    return _SCHEME.sub("\\1\u200b\\2:", text)
+
+
 def md_esc(value: Any) -> str:
     """Escape text for a Markdown table cell or inline run: HTML and Markdown syntax made inert."""
     text = html.escape(clean_text(value), quote=False).replace("\n", " ")
-    return re.sub(r"([\\`*_\[\]|#<>!])", r"\\\1", text)
+    return defang_schemes(re.sub(r"([\\`*_\[\]|#<>!])", r"\\\1", text))
 
 
 def short(value: Any, limit: int = 160) -> str:

@@ -213,7 +213,8 @@ class CodeCellView:
         prompt = " ".join(clean_text(state.prompt).split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         sim = " [simulated]" if state.simulated else ""
-        return f"{index + 1}. {state.outcome().replace('_', ' ')} — {state.model}{sim} — {prompt}"
+        title = f"{index + 1}. {state.outcome().replace('_', ' ')} — {state.model}{sim} — {prompt}"
+        return clean_text(title)
 
     def _header_html(self) -> str:
         n = len(getattr(self, "_views", []))

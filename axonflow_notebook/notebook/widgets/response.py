@@ -6,11 +6,10 @@ import json
 import re
 from typing import Optional
 
-from ..render import PRE_STYLE, badge, card, esc, markdown_to_html, md_esc, short
+from ..render import PRE_STYLE, badge, card, clean_text, defang_schemes, esc, markdown_to_html, md_esc, short
 from .state import CallState
 
 FORMATS = ("markdown", "text", "json")
-_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)\s*:")
 
 
 def answer_html(text: str, fmt: str) -> str:
@@ -23,6 +22,13 @@ def answer_html(text: str, fmt: str) -> str:
     if fmt == "text":
         return f'<pre style="{PRE_STYLE};background:transparent;padding:0">{esc(text)}</pre>'
     return markdown_to_html(text)
+
+
+def fenced(text: str) -> str:
+    """A Markdown code block no line of `text` can close (fence longer than any backtick run)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}\n{clean_text(text)}\n{fence}"
 
 
 def problem(state: CallState) -> Optional[tuple[str, str, str]]:
@@ -67,9 +73,9 @@ def response_markdown(state: CallState, fmt: str = "markdown") -> str:
         if fmt == "markdown":
             # Model Markdown stays Markdown, but raw HTML in it is shown, not rendered.
             body = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            body = _SCHEME.sub("\\1\u200b:", body)  # no longer a URL scheme, still readable
+            body = defang_schemes(body)
         else:
-            body = "```\n" + text.replace("```", "`\u200b``") + "\n```"
+            body = fenced(text)
         parts.append(f"{head}\n\n{body}")
     if issue is not None:
         parts.append(f"**{issue[0]}**: {md_esc(issue[2])}")

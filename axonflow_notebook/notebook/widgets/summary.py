@@ -83,7 +83,7 @@ def one_line(state: CallState, self_approved: bool = False) -> str:
         bits.append(problem)
     audit_id = state.audit.audit_id if state.audit and state.audit.audit_id else None
     bits.append(f"audit {audit_id}" if audit_id else "no audit id")
-    return " · ".join(bits)
+    return short(" · ".join(bits), 600)  # one clean line: no newlines, no bidi overrides
 
 
 def call_summary(state: CallState, result: Any = None, *, fmt: str = "markdown",
