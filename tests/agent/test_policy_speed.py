@@ -41,6 +41,7 @@ ADVERSARIAL = {
     "spaces": " " * SIZE,
     "nul": "\x00" * SIZE,
     "quotes": _fill("'\"'\"); "),
+    "non-ascii-cards": _fill("é 4111 1111 1111 1111 日本 "),
     "random-unicode": "".join(chr(_rng.randint(1, 0xD7FF)) for _ in range(SIZE)),
     "random-symbols": "".join(_rng.choice("0123456789 -./:@#;'\"()*abcXYZ\n\t") for _ in range(SIZE)),
 }

@@ -42,11 +42,23 @@ class _Compiled:
     regex: "re2._Regexp"
     validator: Optional[Validator]
 
-    def spans(self, text: str) -> tuple[tuple[int, int], ...]:
+    def spans(self, text: str, data: bytes, ascii: bool) -> tuple[tuple[int, int], ...]:
+        """Character spans of every validated match. RE2 runs on the UTF-8 ``data`` (about
+        twice as fast as handing it ``str``); byte offsets become character offsets by
+        decoding only the stretch since the previous match, so the walk stays linear."""
         found = []
-        for m in self.regex.finditer(text):
-            start, end = m.span()
-            if end > start and (self.validator is None or self.validator(text, start, end)):
+        byte_pos = char_pos = 0
+        for m in self.regex.finditer(data):
+            b_start, b_end = m.span()
+            if b_end <= b_start:
+                continue
+            if ascii:
+                start, end = b_start, b_end
+            else:
+                start = char_pos + len(data[byte_pos:b_start].decode("utf-8"))
+                end = start + len(data[b_start:b_end].decode("utf-8"))
+                byte_pos, char_pos = b_end, end
+            if self.validator is None or self.validator(text, start, end):
                 found.append((start, end))
         return tuple(found)
 
@@ -136,12 +148,12 @@ class PolicyEngine:
         except re2.error:
             return None
 
-    def _candidates(self, text: str) -> Sequence["_Compiled"]:
-        """The compiled policies that may match ``text``, in evaluation order."""
-        if self._gate is not None and self._gate.search(text) is None:
+    def _candidates(self, data: bytes) -> Sequence["_Compiled"]:
+        """The compiled policies that may match ``data`` (UTF-8), in evaluation order."""
+        if self._gate is not None and self._gate.search(data) is None:
             return ()
         if self._set is not None:
-            hits = self._set.Match(text)
+            hits = self._set.Match(data)
             if hits:
                 return [self._compiled[i] for i in sorted(hits)]
         return self._compiled
@@ -172,12 +184,14 @@ class PolicyEngine:
 
     def evaluate(self, query: str) -> Evaluation:
         text = _scannable(query)
+        data = text.encode("utf-8")
+        ascii = len(data) == len(text)
         matches: list[PolicyMatch] = []
         blocked_by: Optional[Policy] = None
         approval: Optional[Policy] = None
         redact_spans: list[tuple[int, int, str]] = []
-        for compiled in self._candidates(text):
-            spans = compiled.spans(text)
+        for compiled in self._candidates(data):
+            spans = compiled.spans(text, data, ascii)
             if not spans:
                 continue
             policy = compiled.policy
