@@ -66,7 +66,14 @@ class SyncBridge:
 
         future = asyncio.run_coroutine_threadsafe(runner(), self.loop)
         try:
-            return future.result()
+            while True:
+                # Short waits keep the caller responsive to KeyboardInterrupt
+                # however it is delivered (signal or interrupt_main).
+                try:
+                    return future.result(timeout=0.25)
+                except concurrent.futures.TimeoutError:
+                    if future.done():
+                        raise
         except concurrent.futures.CancelledError:
             raise asyncio.CancelledError() from None
         except BaseException:
