@@ -63,7 +63,10 @@ def cost_of(response: Any, model: str) -> Optional[float]:
     try:
         import litellm
 
-        cost = litellm.completion_cost(completion_response=response)
+        if model not in litellm.model_cost and model.split("/", 1)[-1] not in litellm.model_cost:
+            _NO_COST_MODELS.add(model)  # unknown model: LiteLLM would only print a warning
+            return None
+        cost = litellm.completion_cost(completion_response=response, model=model)
     except Exception:
         _NO_COST_MODELS.add(model)
         return None
