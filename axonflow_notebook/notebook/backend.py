@@ -7,6 +7,7 @@ only starts the agent; it never reaches into either.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from dataclasses import dataclass, field
@@ -59,17 +60,47 @@ class Backend:
             out["data"] = self.data_path
         return out
 
+    def reconnect(self) -> None:
+        """New logger and console with the current settings (timeouts, fail-open), same URL."""
+        old = (self.console, self._reviewer_console, self.logger)
+        self.logger, self.console = _connect(self.settings, endpoint=self.url,
+                                             client_id=self.client_id, secret=_secret(self.settings))
+        self._reviewer_console = None
+        _close_all(old)
+
     def close(self) -> None:
-        consoles = (self.console, self._reviewer_console, self.logger)
-        for closer in (getattr(c, "close", None) for c in consoles if c is not None):
-            if closer is not None:
-                try:
-                    closer()
-                except Exception:
-                    pass
+        _close_all((self.console, self._reviewer_console, self.logger))
         if self.agent is not None:
             self.agent.stop()
             self.agent = None
+
+
+def _close_all(objects: tuple) -> None:
+    """Close core objects without blocking a running kernel loop.
+
+    The core's sync `close()` waits on its bridge thread, which may need the caller's loop to
+    close a client bound to it: from a cell (on the kernel loop) that would deadlock, so there
+    the async `aclose()` is scheduled on the loop instead.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    for obj in objects:
+        if obj is None:
+            continue
+        try:
+            aclose = getattr(obj, "aclose", None)
+            if loop is not None and aclose is not None:
+                loop.create_task(aclose())
+            elif getattr(obj, "close", None) is not None:
+                obj.close()
+        except Exception:
+            pass
+
+
+def _secret(settings: GovernedSettings) -> str:
+    return reveal(settings.effective_client_secret())
 
 
 def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> Any:
@@ -96,7 +127,7 @@ def _connect(settings: GovernedSettings, *, endpoint: str, client_id: str, secre
 
 def start_backend(settings: GovernedSettings, say: Callable[[str], None] = print) -> Backend:
     endpoint = settings.effective_endpoint()
-    secret = reveal(settings.effective_client_secret())
+    secret = _secret(settings)
     if endpoint:
         client_id = settings.effective_client_id()
         logger, console = _connect(settings, endpoint=endpoint, client_id=client_id, secret=secret)
@@ -146,3 +177,8 @@ class BackendHolder:
             backend, self._backend = self._backend, None
         if backend is not None:
             backend.close()
+
+    def reconnect(self) -> None:
+        with self._lock:
+            if self._backend is not None:
+                self._backend.reconnect()

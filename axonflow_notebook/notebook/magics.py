@@ -54,12 +54,18 @@ class GovernedMagics(Magics, GovernedSettings):
         super().__init__(shell=shell, **kwargs)
         self.runtime = Runtime(self)
 
-    @observe("endpoint", "client_id", "client_secret", "policies", "data_dir", "fail_open",
-             "call_timeout_seconds", "approval_max_wait_seconds", "approval_poll_interval_seconds")
-    def _backend_settings_changed(self, change: Any) -> None:
-        """A new endpoint or credential applies from the next call on."""
+    @observe("endpoint", "client_id", "client_secret", "policies", "data_dir")
+    def _backend_changed(self, change: Any) -> None:
+        """A new endpoint, credential or policy file applies from the next call on."""
         if getattr(self, "runtime", None) is not None:
             self.runtime.close()
+
+    @observe("fail_open", "call_timeout_seconds", "approval_max_wait_seconds",
+             "approval_poll_interval_seconds")
+    def _timing_changed(self, change: Any) -> None:
+        """Same backend (the embedded agent keeps running), new core config."""
+        if getattr(self, "runtime", None) is not None:
+            self.runtime.backends.reconnect()
 
     # -- helpers used by runner / code_mode -----------------------------------------------------
     def effective_user_token(self) -> Optional[str]:

@@ -50,27 +50,31 @@ def agent(tmp_path_factory):
 
 
 def _reviewer(agent_url: str, stop: threading.Event, decided: list) -> None:
-    """A reviewer outside the kernel: approves 'approve-me' requests, rejects 'reject-me' ones."""
-    os.environ.setdefault("AXONFLOW_TELEMETRY", "off")
-    from axonflow_notebook.core.config import AxonFlowLoggerConfig
-    from axonflow_notebook.core.review import ReviewConsole
+    """A reviewer outside the kernel, through the official SDK: approves 'approve-me'
+    requests, rejects 'reject-me' ones, leaves the rest pending."""
+    import asyncio
 
-    console = ReviewConsole(AxonFlowLoggerConfig(endpoint=agent_url, client_id="reviewer-tests"))
-    while not stop.is_set():
-        for item in console.list_queue():
-            data = item if isinstance(item, dict) else item.__dict__
-            rid, query = data.get("request_id"), json.dumps(data, default=str)
-            if rid in decided:
-                continue
-            if "approve-me" in query:
-                console.approve(rid, reviewer_id="alice", reviewer_email="alice@example.com",
-                                comment="fine")
-                decided.append(rid)
-            elif "reject-me" in query:
-                console.reject(rid, reviewer_id="alice", reviewer_email="alice@example.com",
-                               comment="no")
-                decided.append(rid)
-        stop.wait(0.2)
+    from axonflow import AxonFlow
+    from axonflow.hitl import HITLQueueListOptions, HITLReviewInput
+
+    async def main() -> None:
+        review = HITLReviewInput(reviewer_id="alice", reviewer_email="alice@example.com",
+                                 comment="decided by the test reviewer")
+        async with AxonFlow(endpoint=agent_url, client_id="reviewer-tests") as sdk:
+            while not stop.is_set():
+                page = await sdk.list_hitl_queue(HITLQueueListOptions(status="pending"))
+                for item in page.items:
+                    if item.request_id in decided:
+                        continue
+                    if "approve-me" in item.original_query:
+                        await sdk.approve_hitl_request(item.request_id, review)
+                        decided.append(item.request_id)
+                    elif "reject-me" in item.original_query:
+                        await sdk.reject_hitl_request(item.request_id, review)
+                        decided.append(item.request_id)
+                await asyncio.sleep(0.2)
+
+    asyncio.run(main())
 
 
 def _cells() -> list:
