@@ -88,7 +88,8 @@ def _link(match: "re.Match[str]") -> str:
     label, url = match.group(1), match.group(2)
     if safe_url(url) is None:
         return f"{label} ({url})"
-    return f'<a href="{url}" target="_blank" rel="noopener noreferrer nofollow">{label}</a>'
+    return (f'<a href="{url}" target="_blank" rel="noopener noreferrer nofollow" '
+            f'style="color:var(--jp-content-link-color,#1976d2)">{label}</a>')
 
 
 def _inline_plain(raw: str) -> str:
@@ -277,7 +278,8 @@ def kv_table(rows: Iterable[tuple[str, str]]) -> str:
         f'word-break:break-word">{v}</td></tr>'
         for k, v in rows
     )
-    return f'<table style="border-collapse:collapse;margin:2px 0;border:0">{cells}</table>'
+    return (f'<table style="{FONT};color:{FG};border-collapse:collapse;margin:2px 0;border:0">'
+            f"{cells}</table>")
 
 
 def data_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
