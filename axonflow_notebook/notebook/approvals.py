@@ -9,7 +9,6 @@ decisions made in the reviewer queue or AxonFlow's console arrive.
 from __future__ import annotations
 
 import inspect
-import asyncio
 import logging
 import threading
 from dataclasses import dataclass
@@ -112,12 +111,25 @@ class NotebookApprovals:
                 comment=text,
             )
             if inspect.isawaitable(outcome):
-                asyncio.run(_awaited(outcome))
+                resolve(outcome)
         except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
             log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
             self.errors.append(exc)
             with self._lock:
                 self._decided.discard(request_id)
+
+
+def resolve(value: Any) -> Any:
+    """The value of a console call, awaited on the core's bridge loop when it is a coroutine.
+
+    The bridge owns a long-lived event loop (and SDK client) on its own thread, so this works
+    from a sync magic on the kernel loop, from a click handler and from worker threads alike.
+    """
+    if not inspect.isawaitable(value):
+        return value
+    from ..core.bridge import get_bridge
+
+    return get_bridge().run(_awaited(value))
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -40,9 +40,9 @@ class Backend:
         if s is None or not (s.reviewer_id and s.reviewer_secret):
             return self.console
         if self._reviewer_console is None:
-            from ..core.review import ReviewConsole
+            from ..core.review import GovernanceConsole
 
-            self._reviewer_console = ReviewConsole(_core_config(
+            self._reviewer_console = GovernanceConsole(_core_config(
                 s, endpoint=self.url, client_id=s.reviewer_id, secret=reveal(s.reviewer_secret)))
         return self._reviewer_console
 
@@ -119,10 +119,11 @@ def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, s
 
 def _connect(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> tuple:
     from ..core.logger import AxonFlowLogger
-    from ..core.review import ReviewConsole
+    from ..core.review import GovernanceConsole
 
-    config = _core_config(settings, endpoint=endpoint, client_id=client_id, secret=secret)
-    return AxonFlowLogger(config), ReviewConsole(config)
+    logger = AxonFlowLogger(_core_config(settings, endpoint=endpoint, client_id=client_id,
+                                         secret=secret))
+    return logger, GovernanceConsole(logger)  # the console shares the logger's SDK clients
 
 
 def start_backend(settings: GovernedSettings, say: Callable[[str], None] = print) -> Backend:

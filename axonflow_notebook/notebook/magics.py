@@ -16,7 +16,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 from traitlets import observe
 
-from .approvals import Decider, decider_for
+from .approvals import Decider, decider_for, resolve
 from .args import (
     CallOptions,
     axonflow_arguments,
@@ -128,18 +128,21 @@ class GovernedMagics(Magics, GovernedSettings):
         if args.command == "policies":
             from .render import policies_table
 
-            return policies_table(_as_list(backend.console.list_policies()))
+            return policies_table(_as_list(resolve(backend.console.list_policies())))
         if args.command == "audit":
             from .audit_view import audit_trail
 
-            page = backend.console.search_audit(limit=args.limit, **filters)
+            try:
+                page = resolve(backend.console.search_audit(limit=args.limit, **filters))
+            except (TypeError, ValueError) as exc:  # pydantic names the bad filter
+                raise UsageError(f"%axonflow audit: bad --filter: {exc}".splitlines()[0]) from None
             entries, total = _entries_and_total(page)
             return audit_trail(entries, total, self.runtime.session.results)
         from .runner import is_terminal
 
         decider = self.decider(backend)
         if is_terminal(self.shell):
-            return _queue_text(backend.approval_console().list_queue())
+            return _queue_text(resolve(backend.approval_console().list_queue()))
         from .queue_view import ReviewerQueue
 
         if not decider.can_decide:
@@ -152,7 +155,7 @@ class GovernedMagics(Magics, GovernedSettings):
         from .render import status_table
 
         try:
-            health = backend.console.health()
+            health = "ok" if resolve(backend.console.health()) else "unhealthy"
         except Exception as exc:  # status must show an unreachable AxonFlow, not fail
             health = f"unreachable ({type(exc).__name__})"
         info = dict(backend.describe())
@@ -164,6 +167,7 @@ class GovernedMagics(Magics, GovernedSettings):
 
 def _queue_text(items: Any) -> None:
     """Terminal IPython: the pending requests, one line each (decide in a notebook or console)."""
+    items = getattr(items, "items", items)
     rows = [_plain(i) if not isinstance(i, dict) else i for i in (items or [])]
     if not rows:
         print("AxonFlow: no pending approval requests.")

@@ -199,15 +199,16 @@ def test_approve_button_works_while_the_cell_awaits(ip, published):
 
 
 def test_reviewer_outside_the_cell_rejects(ip):
+    from axonflow_notebook.notebook.approvals import resolve
+
     console = _magics(ip).runtime.backend().console
 
     def reject_pending():
         deadline = time.time() + 30
         while time.time() < deadline:
-            for item in console.list_queue():
-                rid = item["request_id"] if isinstance(item, dict) else item.request_id
-                console.reject(rid, reviewer_id="alice", reviewer_email="alice@example.com",
-                               comment="not today")
+            for item in resolve(console.list_queue()).items:
+                resolve(console.reject(item.request_id, reviewer_id="alice",
+                                       reviewer_email="alice@example.com", comment="not today"))
                 return
             time.sleep(0.2)
 
@@ -281,7 +282,7 @@ def test_axonflow_status_policies_audit(ip, capsys):
     finally:
         _magics(ip).client_secret = ""
     policies = ip.run_line_magic("axonflow", "policies")
-    assert "project-nightingale" in str(policies._repr_mimebundle_())
+    assert "AxonFlow policies" in str(policies._repr_mimebundle_())
     audit = ip.run_line_magic("axonflow", "audit --limit 5")
     assert audit is not None
     with pytest.raises(UsageError):
