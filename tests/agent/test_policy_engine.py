@@ -115,6 +115,7 @@ POLICY_TABLE = [
     ("sys_pii_credit_card", "amex 378282246310005", True),
     ("sys_pii_credit_card", "card 4111 1111 1111 1112", False),  # fails Luhn
     ("sys_pii_credit_card", "id 1234567812345678", False),
+    ("sys_pii_credit_card", "call 555-123-4567 4111 1111 1111 1111", True),  # behind a failed "4567 4111 1111 1111"
     ("sys_pii_ssn", "SSN 123-45-6789", True),
     ("sys_pii_ssn", "SSN 000-12-3456", False),
     ("sys_pii_ssn", "SSN 666-12-3456", False),
@@ -424,6 +425,14 @@ def test_disabled_policy_is_listed_but_not_evaluated(tmp_path):
     )
     assert engine.evaluate("epsilon").approved
     assert any(p.id == "switched-off" and not p.enabled for p in engine.policies())
+
+
+def test_a_number_failing_its_validator_does_not_hide_a_valid_one():
+    engine = PolicyEngine.load(overrides={"pii": "redact"})
+    ev = engine.evaluate("4111 1111 1111 1111 555-123-4567 4111 1111 1111 1111")
+    assert ev.redacted_query == (
+        "[REDACTED:sys_pii_credit_card] [REDACTED:sys_pii_phone] [REDACTED:sys_pii_credit_card]"
+    )
 
 
 # --- StaticPolicy JSON ---------------------------------------------------------------------

@@ -29,11 +29,55 @@ from .custom import load_custom_entries
 from .models import Evaluation, Policy, PolicyFileError, PolicyMatch
 from .profile import effective_action, resolve_profile
 from .schema import PolicyEntry, compile_pattern, re2_options
-from .validators import VALIDATORS, Validator
+from .validators import RETRY_INSIDE, VALIDATORS, Validator
 
 __all__ = ["PolicyEngine", "Evaluation", "PolicyMatch", "PolicyFileError", "Policy"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# A match that fails its validator may hide a valid one overlapping it ("555-123-4567 4111
+# 1111 1111 1111": the card regex first takes "4567 4111 1111 1111", which fails Luhn).
+# For failed matches up to this many bytes, every word start inside is tried as well, up to
+# a budget per policy and query, so hostile input (thousands of near-misses) stays fast.
+_RETRY_SPAN = 64
+_RETRY_BUDGET = 200
+_WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_OPENERS = frozenset(b"+(")
+
+
+def _retry_starts(data: bytes, start: int, end: int):
+    """Positions inside a failed match where another candidate could begin."""
+    for p in range(start + 1, end):
+        byte = data[p]
+        if byte in _OPENERS or (byte in _WORD_BYTES and data[p - 1] not in _WORD_BYTES):
+            yield p
+
+
+def _next_char(data: bytes, pos: int) -> int:
+    pos += 1
+    while pos < len(data) and 0x80 <= data[pos] < 0xC0:  # UTF-8 continuation byte
+        pos += 1
+    return pos
+
+
+class _Offsets:
+    """Byte offset -> character offset, walking from the last answer (linear overall)."""
+
+    __slots__ = ("data", "ascii", "byte", "char")
+
+    def __init__(self, data: bytes, ascii: bool):
+        self.data, self.ascii, self.byte, self.char = data, ascii, 0, 0
+
+    def __call__(self, offset: int) -> int:
+        if self.ascii:
+            return offset
+        if offset >= self.byte:
+            self.char += len(self.data[self.byte : offset].decode("utf-8"))
+        else:
+            self.char -= len(self.data[offset : self.byte].decode("utf-8"))
+        self.byte = offset
+        return self.char
 
 
 @dataclass(frozen=True)
@@ -41,26 +85,53 @@ class _Compiled:
     policy: Policy
     regex: "re2._Regexp"
     validator: Optional[Validator]
+    retry_inside: bool = False
 
     def spans(self, text: str, data: bytes, ascii: bool) -> tuple[tuple[int, int], ...]:
-        """Character spans of every validated match. RE2 runs on the UTF-8 ``data`` (about
-        twice as fast as handing it ``str``); byte offsets become character offsets by
-        decoding only the stretch since the previous match, so the walk stays linear."""
-        found = []
-        byte_pos = char_pos = 0
-        for m in self.regex.finditer(data):
+        """Character spans of every validated match, left to right, non-overlapping.
+
+        RE2 runs on the UTF-8 ``data`` (about twice as fast as handing it ``str``)."""
+        if self.validator is None:
+            spans = [m.span() for m in self.regex.finditer(data)]
+            if not ascii:
+                to_char = _Offsets(data, ascii)
+                spans = [(to_char(s), to_char(e)) for s, e in spans]
+            return tuple((s, e) for s, e in spans if e > s)
+        to_char = _Offsets(data, ascii)
+        validator = self.validator
+        found: list[tuple[int, int]] = []
+        budget = [_RETRY_BUDGET]
+        pos = 0
+        while pos <= len(data):
+            m = self.regex.search(data, pos)
+            if m is None:
+                break
             b_start, b_end = m.span()
-            if b_end <= b_start:
+            if b_end == b_start:
+                pos = _next_char(data, b_end)
                 continue
-            if ascii:
-                start, end = b_start, b_end
-            else:
-                start = char_pos + len(data[byte_pos:b_start].decode("utf-8"))
-                end = start + len(data[b_start:b_end].decode("utf-8"))
-                byte_pos, char_pos = b_end, end
-            if self.validator is None or self.validator(text, start, end):
+            pos = b_end
+            start, end = (b_start, b_end) if ascii else (to_char(b_start), to_char(b_end))
+            if validator(text, start, end):
                 found.append((start, end))
+            elif self.retry_inside and b_end - b_start <= _RETRY_SPAN and budget[0] > 0:
+                pos = max(pos, self._retry(text, data, b_start, b_end, to_char, found, budget))
         return tuple(found)
+
+    def _retry(self, text, data, b_start, b_end, to_char, found, budget) -> int:
+        """Try anchored matches at word starts inside a failed match; return where to go on."""
+        for p in _retry_starts(data, b_start, b_end):
+            if budget[0] <= 0:
+                break
+            budget[0] -= 1
+            m = self.regex.match(data, p)
+            if m is None or m.end() <= p:
+                continue
+            start, end = to_char(p), to_char(m.end())
+            if self.validator(text, start, end):
+                found.append((start, end))
+                return m.end()
+        return b_end
 
 
 def _policy_from_entry(entry: PolicyEntry, tier: str, profile: Mapping[str, str]) -> Policy:
@@ -117,7 +188,12 @@ class PolicyEngine:
             raise ValueError("policy ids must be unique")
         self._policies = tuple(ordered)
         self._compiled = tuple(
-            _Compiled(p, compile_pattern(p.pattern), VALIDATORS[p.validator] if p.validator else None)
+            _Compiled(
+                p,
+                compile_pattern(p.pattern),
+                VALIDATORS[p.validator] if p.validator else None,
+                p.validator in RETRY_INSIDE,
+            )
             for p in ordered
             if p.enabled
         )
