@@ -72,16 +72,16 @@ def _decision(entry: dict) -> str:
 
 def _row(entry: dict) -> list[str]:
     tokens = entry.get("tokens_used")
-    latency = entry.get("response_time_ms")
+    latency = entry.get("response_time_ms") or entry.get("latency_ms")
     return [
         fmt_time(entry.get("timestamp")),
         _decision(entry),
-        policy_names(entry.get("policy_details")),
+        policy_names(entry.get("policy_details")) or policy_names(entry.get("policy_violations")),
         str(entry.get("model") or "—"),
         str(entry.get("provider") or "—"),
         "—" if tokens is None else str(tokens),
         fmt_ms(latency) if isinstance(latency, (int, float)) else "—",
-        short(entry.get("query", ""), 70),
+        short(entry.get("query") or entry.get("query_summary") or "", 70),
         short(entry.get("id", ""), 14),
     ]
 

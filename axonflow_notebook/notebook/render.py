@@ -201,6 +201,8 @@ def fmt_time(value: Any) -> str:
         return "—"
     if isinstance(value, (int, float)):
         return _dt.datetime.fromtimestamp(value, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, _dt.datetime):
+        value = value.isoformat()
     try:
         parsed = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -214,6 +216,8 @@ def parse_time(value: Any) -> Optional[float]:
     """Epoch seconds from an epoch number or ISO string (naive = UTC); None when unknown."""
     if isinstance(value, (int, float)):
         return float(value)
+    if isinstance(value, _dt.datetime):
+        value = value.isoformat()
     if not value:
         return None
     try:

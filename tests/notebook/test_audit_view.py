@@ -100,3 +100,19 @@ def test_status_table_nested_config():
     data, _ = status_table({"backend": "embedded agent", "health": "ok",
                             "config": {"approval_max_wait_seconds": 300}})._repr_mimebundle_()
     assert "config.approval_max_wait_seconds" in data["text/plain"] and "#2e7d32" in data["text/html"]
+
+
+def test_sdk_audit_entries_with_datetimes_and_violations():
+    from datetime import datetime, timezone
+
+    from axonflow.types import AuditLogEntry
+
+    sdk_entry = AuditLogEntry(
+        id="aud-9", request_id="r", timestamp=datetime(2026, 11, 26, 20, 0, tzinfo=timezone.utc),
+        user_email="", client_id="nb", tenant_id="t", request_type="llm_chat",
+        policy_decision="blocked", policy_details={}, response_time_ms=0, query_summary="wire it",
+        success=False, blocked=True, risk_score=0.9, provider="openai", model="gpt-4o-mini",
+        tokens_used=0, latency_ms=15, policy_violations=["fin-wire-transfer"], metadata={})
+    data, _ = audit_trail([sdk_entry], 1, [])._repr_mimebundle_()
+    for text in ("2026-11-26 20:00:00 UTC", "fin-wire-transfer", "wire it", "15 ms", "aud-9"):
+        assert text in data["text/html"]

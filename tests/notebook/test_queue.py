@@ -209,3 +209,18 @@ def test_rows_are_inert(payload):
     for html in [queue.title.value, queue.status.value] + \
             [line.children[1].value for line in queue.table.children]:
         assert_inert(html)
+
+
+def test_sdk_queue_page_renders():
+    from axonflow.hitl import HITLApprovalRequest, HITLQueueListResponse
+
+    fields = dict(request_id="r-9", org_id="o", tenant_id="t", client_id="c",
+                  original_query="Wire it", request_type="llm_chat",
+                  triggered_policy_id="fin-wire-transfer", triggered_policy_name="Wire transfers",
+                  trigger_reason="amount", severity="high", status="pending",
+                  expires_at=iso(600), created_at=iso(-30), updated_at=iso(-30))
+    page = HITLQueueListResponse(items=[HITLApprovalRequest(**fields)], total=1, has_more=False)
+    queue = ReviewerQueue(FakeConsole([]), "rita", "")
+    queue.render(*queue_rows(page))
+    html = queue.table.children[0].children[1].value
+    assert "Wire transfers" in html and "30s" in html and "9m" in html
