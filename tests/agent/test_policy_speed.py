@@ -60,13 +60,16 @@ def redact_all() -> PolicyEngine:
 
 @pytest.mark.parametrize("name", list(ADVERSARIAL))
 def test_hostile_100kb_is_fast(engine, redact_all, name):
+    """CPU time of this thread, so that five other test runs on two shared cores do not
+    decide the result; a wall-clock bound of twice as much guards against sleeping."""
     text = ADVERSARIAL[name]
     assert len(text) == SIZE
     for eng in (engine, redact_all):
-        started = time.perf_counter()
+        cpu, wall = time.thread_time(), time.perf_counter()
         eng.evaluate(text)
-        elapsed = time.perf_counter() - started
-        assert elapsed < 1.0, f"{name}: {elapsed:.3f}s"
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        assert cpu < 1.0, f"{name}: {cpu:.3f}s CPU"
+        assert wall < 2.0, f"{name}: {wall:.3f}s wall"
 
 
 def test_short_prompt_p50_is_well_under_a_millisecond(engine):
