@@ -200,10 +200,10 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
             # The button exists before the approval is requested and ignores clicks until then:
             # click once a second until the panel takes it (it then disables itself).
             if target and time.time() - last_click > 1.0:
-                kc.session.send(kc.shell_channel, "comm_msg", {
+                kc.shell_channel.send(kc.session.msg("comm_msg", {
                     "comm_id": target,
                     "data": {"method": "custom", "content": {"event": "click"}},
-                })
+                }))
                 last_click = time.time()
                 clicks += 1
             try:
