@@ -1,9 +1,16 @@
 """SQLite persistence for decisions (contexts + audit trail) and HITL approval rows.
 
-One connection in WAL mode with ``synchronous=NORMAL``, shared behind a lock: every write
-is a single statement (or one explicit transaction), so a crash can never leave half a
-row, and a committed row survives a restart of the process. Statements are reused from
-sqlite3's statement cache; a pre-check costs one INSERT.
+One connection in WAL mode with ``synchronous=NORMAL``, shared behind a lock. Pre-check
+decisions are group-committed: the request only appends the row to an in-memory batch, and
+a flusher thread writes the batch with one ``executemany`` in one transaction every
+``FLUSH_INTERVAL`` seconds, because a statement plus a commit per decision would cost more
+than the whole policy evaluation. Every other method first writes out the pending batch,
+so a context is usable and searchable the moment its pre-check has answered; audit
+completion and HITL rows and decisions commit before their response is sent.
+
+What this buys and costs: a transaction is all-or-nothing, so a crash never leaves half a
+row; a clean stop writes everything; a hard kill (SIGKILL, power loss) can lose at most
+the last ``FLUSH_INTERVAL`` of pre-check decisions.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any, Iterable, Optional
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_entries (
-    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq               INTEGER PRIMARY KEY,
     id                TEXT NOT NULL UNIQUE,
     timestamp         TEXT NOT NULL,
     expires_at        TEXT NOT NULL,
@@ -39,7 +46,6 @@ CREATE TABLE IF NOT EXISTS audit_entries (
     cost              REAL,
     metadata          TEXT
 );
-CREATE INDEX IF NOT EXISTS audit_entries_tenant ON audit_entries (tenant_id, seq);
 CREATE TABLE IF NOT EXISTS hitl_requests (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id            TEXT NOT NULL UNIQUE,
@@ -103,8 +109,12 @@ _EXPIRE_DUE = (
 )
 
 
+FLUSH_INTERVAL = 0.01
+_FLUSH_BATCH = 512
+
+
 class Store:
-    """The agent's durable state. Thread-safe; every method is one short transaction."""
+    """The agent's durable state. Thread-safe; every method holds the lock briefly."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -119,11 +129,51 @@ class Store:
             self._conn.execute("PRAGMA busy_timeout=5000")
             self._conn.executescript(SCHEMA)
         self._closed = False
+        self._batch: list[tuple] = []
+        # The batch has its own lock so a pre-check never waits while the flusher writes.
+        self._batch_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(target=self._flush_loop, name="agent-store-flush", daemon=True)
+        self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_INTERVAL):
+            if self._batch:
+                with self._lock:
+                    self._drain()
+
+    def _drain(self) -> None:
+        """Write the pending decisions in one transaction. Lock held by the caller."""
+        if not self._batch or self._closed:
+            return
+        with self._batch_lock:
+            batch, self._batch = self._batch, []
+        try:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(_INSERT_DECISION, batch)
+            self._conn.execute("COMMIT")
+        except sqlite3.Error:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            # Keep every row that can be written; one bad row must not sink the batch.
+            for values in batch:
+                try:
+                    self._conn.execute(_INSERT_DECISION, values)
+                except sqlite3.Error:
+                    pass
+
+    def flush(self) -> None:
+        with self._lock:
+            self._drain()
 
     def close(self) -> None:
+        self._stop.set()
+        if self._flusher is not threading.current_thread():
+            self._flusher.join()
         with self._lock:
             if self._closed:
                 return
+            self._drain()
             self._closed = True
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -135,8 +185,14 @@ class Store:
 
     def insert_decision(self, values: tuple) -> None:
         """Record one pre-check decision; it doubles as the context the audit call completes."""
-        with self._lock:
-            self._conn.execute(_INSERT_DECISION, values)
+        with self._batch_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
+            self._batch.append(values)
+            size = len(self._batch)
+        if size >= _FLUSH_BATCH:
+            with self._lock:
+                self._drain()
 
     def complete_call(
         self, context_id: str, now: str, values: tuple, owner: Optional[str] = None
@@ -146,6 +202,7 @@ class Store:
         False when the context is unknown, expired, or (``owner`` given) another client's.
         """
         with self._lock:
+            self._drain()
             cursor = self._conn.execute(_COMPLETE_CALL, (*values, context_id, now, owner, owner))
             return cursor.rowcount == 1
 
@@ -154,6 +211,7 @@ class Store:
     ) -> tuple[list[sqlite3.Row], int]:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
+            self._drain()
             total = self._conn.execute(
                 f"SELECT COUNT(*) FROM audit_entries{clause}", params
             ).fetchone()[0]

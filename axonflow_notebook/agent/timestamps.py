@@ -13,7 +13,15 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def format_epoch(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime(_FORMAT)
+    # time.gmtime + %-formatting is ~3x cheaper than datetime.strftime; pre-check calls it twice.
+    seconds = int(epoch)
+    micros = int(round((epoch - seconds) * 1_000_000))
+    if micros >= 1_000_000:
+        seconds, micros = seconds + 1, micros - 1_000_000
+    t = time.gmtime(seconds)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (
+        t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, micros
+    )
 
 
 def now() -> str:

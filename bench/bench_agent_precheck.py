@@ -1,0 +1,171 @@
+"""Pre-check latency and throughput of the embedded agent, measured with wrk from outside.
+
+Starts two servers as separate processes, both served by the same uvicorn settings
+(``axonflow_notebook.agent.server.uvicorn_config``):
+
+- the agent itself, through the CLI (``axonflow-notebook agent``), on a fresh SQLite file;
+- a bare Starlette route that parses the same JSON body and answers a fixed body.
+
+Then drives ``POST /api/policy/pre-check`` on each with wrk (a Lua script posting the JSON
+body with Basic auth): 1 connection (p50/p99 from ``--latency``) and 32 connections
+(requests/s, errors). Reports figures; it is not a test and asserts nothing.
+
+    LITELLM_LOCAL_MODEL_COST_MAP=True AXONFLOW_TELEMETRY=off \\
+        .venv/bin/python bench/bench_agent_precheck.py [--duration 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BODY = {
+    "user_token": "anonymous",
+    "client_id": "bench",
+    "query": "Summarize the quarterly earnings report for the board, focusing on revenue growth, "
+    "margins and the main risks mentioned by management.",
+    "data_sources": [],
+    "context": {},
+}
+PATH = "/api/policy/pre-check"
+TARGETS = "targets: 1 conn p50 <= 1 ms, p99 <= 5 ms; 32 conns >= 50% of the bare route, 0 errors"
+
+
+def bare_server() -> None:
+    """The baseline: same JSON parse, fixed answer, same uvicorn settings."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from axonflow_notebook.agent.server import bind_socket, uvicorn_config
+
+    fixed = {"context_id": "00000000-0000-4000-8000-000000000000", "approved": True,
+             "policies": None, "expires_at": "2026-01-01T00:05:00.000000Z"}
+
+    async def handler(request: Request) -> JSONResponse:
+        await request.json()
+        return JSONResponse(fixed)
+
+    app = Starlette(routes=[Route(PATH, handler, methods=["POST"])])
+    sock = bind_socket("127.0.0.1", 0)
+    print(f"bare route listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    try:
+        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it shut down on
+        pass
+
+
+def _start(command: list[str]) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "AXONFLOW_TELEMETRY": "off", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+    if not match:
+        proc.kill()
+        raise SystemExit(f"server did not start: {line!r}")
+    url = match.group(1)
+    for _ in range(100):
+        try:
+            request = urllib.request.Request(url + PATH, data=json.dumps(BODY).encode(),
+                                             headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=2).read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, url
+
+
+def _lua_script(directory: str) -> str:
+    auth = base64.b64encode(b"bench:bench-secret").decode()
+    path = os.path.join(directory, "precheck.lua")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write('wrk.method = "POST"\n')
+        fh.write(f"wrk.body = {json.dumps(json.dumps(BODY))}\n")
+        fh.write('wrk.headers["Content-Type"] = "application/json"\n')
+        fh.write(f'wrk.headers["Authorization"] = "Basic {auth}"\n')
+    return path
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, script: str, connections: int, duration: int) -> dict:
+    threads = 1 if connections == 1 else 2
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script, url + PATH],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "99"):
+        result[f"p{pct}"] = _ms(re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M).group(1))
+    errors = 0
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sock:
+        errors += sum(int(g) for g in sock.groups())
+    result["errors"] = errors
+    result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_server:
+        bare_server()
+        return 0
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    workdir = tempfile.mkdtemp(prefix="bench-precheck-")
+    script = _lua_script(workdir)
+    agent, agent_url = _start([sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
+                               "--db", os.path.join(workdir, "bench.db")])
+    bare, bare_url = _start([sys.executable, os.path.abspath(__file__), "--bare-server"])
+    try:
+        rows = []
+        for name, url in (("agent pre-check", agent_url), ("bare Starlette route", bare_url)):
+            wrk(url, script, 32, 2)  # warm-up
+            one = wrk(url, script, 1, args.duration)
+            many = wrk(url, script, 32, args.duration)
+            rows.append((name, one, many))
+    finally:
+        for proc in (agent, bare):
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"\nPOST {PATH}, wrk {args.duration}s per run, loopback, {os.cpu_count()} CPUs")
+    print(f"{'server':<22} {'1c p50 ms':>10} {'1c p99 ms':>10} {'1c req/s':>9} {'32c req/s':>10} {'32c p99 ms':>11} {'errors':>7}")
+    for name, one, many in rows:
+        print(f"{name:<22} {one['p50']:>10.3f} {one['p99']:>10.3f} {one['rps']:>9.0f} "
+              f"{many['rps']:>10.0f} {many['p99']:>11.2f} {one['errors'] + many['errors']:>7}")
+    agent_many, bare_many = rows[0][2], rows[1][2]
+    ratio = agent_many["rps"] / bare_many["rps"] if bare_many["rps"] else 0.0
+    print(f"agent / bare throughput at 32 connections: {ratio:.0%}")
+    print(TARGETS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
