@@ -252,20 +252,32 @@ class PromptCall:
                 self.backend.logger.agovern(**self.request()), self.deadline_s
             )
         except asyncio.TimeoutError:
-            self.presenter.cancelled(f"no result within {self.deadline_s:g} s")
-            raise GovernedCallStopped([f"TimeoutError: no result within {self.deadline_s:g} s"]) from None
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            self.presenter.cancelled("interrupted")
+            why = f"no result within {self.deadline_s:g} s"
+            self.stop_waiting(why, TimeoutError(why))
+            raise GovernedCallStopped([f"TimeoutError: {why}"]) from None
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            self.stop_waiting("interrupted", exc)
             raise
         return self.finish(result)
 
     def run_sync(self) -> Any:
         try:
             result = self.backend.logger.govern(**self.request())
-        except KeyboardInterrupt:
-            self.presenter.cancelled("interrupted")
+        except KeyboardInterrupt as exc:
+            self.stop_waiting("interrupted", exc)
             raise
         return self.finish(result)
+
+    def stop_waiting(self, why: str, exc: BaseException) -> None:
+        """The wait ended without a result: the view says "cancelled" and a static summary
+        replaces it, so the saved notebook says so too."""
+        from ..core.result import GovernedResult
+
+        self.presenter.cancelled(why)
+        try:
+            self.finish(GovernedResult(error=exc), raise_error=False)
+        except Exception:
+            pass
 
     def run_background(self) -> GovernedHandle:
         handle = GovernedHandle(prompt_preview=self.prompt[:60], model=self.model,

@@ -221,3 +221,47 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
+    km, kc = _start_kernel(_kernel_env(tmp_path))
+    try:
+        assert _run(kc, "%load_ext axonflow_notebook\n"
+                        "%config GovernedMagics.approval_poll_interval_seconds = 0.2")["status"] == "ok"
+        msg_id = kc.execute("%%governed -o waiting\nPrepare a wire transfer of 1 EUR.")
+        seen_pending, interrupted_at, reply, texts = False, None, None, []
+        deadline = time.time() + 90
+        while time.time() < deadline and reply is None:
+            try:
+                msg = kc.get_iopub_msg(timeout=0.2)
+                texts.append(json.dumps(msg["content"], default=str))
+                if msg["msg_type"] == "comm_msg" and "ApprovalPanel" not in texts[-1] \
+                        and "pending" in texts[-1].lower():
+                    seen_pending = True
+            except queue.Empty:
+                pass
+            if seen_pending and interrupted_at is None:
+                time.sleep(0.5)
+                km.interrupt_kernel()
+                interrupted_at = time.time()
+            try:
+                shell_msg = kc.get_shell_msg(timeout=0.05)
+                if shell_msg["parent_header"].get("msg_id") == msg_id:
+                    reply = shell_msg["content"]
+            except queue.Empty:
+                pass
+        assert interrupted_at is not None, "the approval never showed as pending"
+        assert reply is not None and reply["status"] == "error", reply
+        assert time.time() - interrupted_at < 10
+        # drain what the cell sent after the interrupt: the summary says cancelled
+        end = time.time() + 3
+        while time.time() < end:
+            try:
+                texts.append(json.dumps(kc.get_iopub_msg(timeout=0.2)["content"], default=str))
+            except queue.Empty:
+                pass
+        assert "cancel" in " ".join(texts[-50:]).lower()
+        assert _run(kc, "assert waiting.error is not None")["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
