@@ -151,10 +151,14 @@ class CallView:
         self._ticker.start()
 
     def _tick(self) -> None:
+        """Once a second while the request is pending; stops at the deadline even if no event
+        ever says so (the core's own timeout event then has nothing left to correct)."""
         while not self._stop_ticker.wait(TICK_S):
             if not self._state.approval_pending:
                 break
             self._throttle.request()
+            if self._state.approval_times(self._clock())[1] <= 0:
+                break
 
     def _close_widgets(self) -> None:
         for w in (self.decision, self.approval.info, self.approval.comment,

@@ -215,6 +215,23 @@ def test_reject_and_timeout_are_shown():
     assert "timed out" in other.approval.info.value
 
 
+def test_approval_skipped_by_fail_open_ends_the_wait():
+    view = make_view(Actions())
+    held(view)
+    view.handle(GovernanceSkipped("c1", "unreachable", "approval", "connection refused"))
+    info = view.approval.info.value
+    assert "skipped (fail-open)" in info and "fail-open" in info and "Remaining" not in info
+    assert view.approval.buttons.layout.display == "none"
+
+
+def test_ticker_stops_at_the_deadline():
+    view = make_view(Actions())
+    held(view, deadline=1)
+    time.sleep(2.5)
+    assert view._ticker is not None and not view._ticker.is_alive()
+    assert "Remaining</td>" in view.approval.info.value and ">0s<" in view.approval.info.value
+
+
 def test_buttons_disabled_with_reason_when_actions_cannot_decide():
     actions = Actions(can_decide=False, reason="only a configured reviewer may approve here")
     view = make_view(actions)

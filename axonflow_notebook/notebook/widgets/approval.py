@@ -19,9 +19,10 @@ DEV_MODE = "development mode"
 
 STATUS_TONES = {
     "pending": "info", "approved": "ok", "rejected": "bad", "expired": "warn", "timeout": "warn",
-    "cancelled": "mute", "error": "bad", "overridden": "warn",
+    "cancelled": "mute", "error": "bad", "overridden": "warn", "skipped": "warn",
 }
-STATUS_WORDS = {"timeout": "timed out", "expired": "expired (server)", "overridden": "overridden"}
+STATUS_WORDS = {"timeout": "timed out", "expired": "expired (server)", "overridden": "overridden",
+                "skipped": "skipped (fail-open)"}
 
 
 def status_of(state: CallState) -> str:
@@ -29,6 +30,8 @@ def status_of(state: CallState) -> str:
         return state.approval.status
     if state.cancelled is not None:
         return "cancelled"
+    if state.skipped_at("approval") is not None:
+        return "skipped"
     if state.failed is not None:
         return "error"
     return state.progress.status if state.progress is not None else "pending"

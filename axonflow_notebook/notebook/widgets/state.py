@@ -105,7 +105,8 @@ class CallState:
     @property
     def approval_pending(self) -> bool:
         return (self.approval_req is not None and self.approval is None
-                and self.cancelled is None and self.failed is None)
+                and self.cancelled is None and self.failed is None and self.finished is None
+                and self.skipped_at("approval") is None)
 
     def skipped_at(self, stage: str) -> Optional[GovernanceSkipped]:
         return next((s for s in self.skipped if s.stage == stage), None)
