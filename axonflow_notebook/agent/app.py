@@ -25,6 +25,7 @@ from .errors import MIDDLEWARE, ApiError, bad_request, method_not_allowed, not_f
 MAX_BODY_BYTES = 8 * 1024 * 1024
 CONTEXT_TTL_SECONDS = 300
 AGENT_VERSION = "9.5.0"
+PRE_CHECK_PATH = "/api/policy/pre-check"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -51,23 +52,23 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
-async def read_json(request: Request, allow_empty: bool = False) -> dict:
-    """The request body as a JSON object; 413 past the cap, 400 for anything not an object."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > MAX_BODY_BYTES:
-                raise ApiError(413, f"Request body too large (max {MAX_BODY_BYTES} bytes)")
-        except ValueError:
-            raise bad_request("Invalid Content-Length") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, f"Request body too large (max {MAX_BODY_BYTES} bytes)")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+def _too_large() -> ApiError:
+    return ApiError(413, f"Request body too large (max {MAX_BODY_BYTES} bytes)")
+
+
+def _check_length(declared: Optional[str]) -> None:
+    if declared is None:
+        return
+    try:
+        size = int(declared)
+    except ValueError:
+        raise bad_request("Invalid Content-Length") from None
+    if size > MAX_BODY_BYTES:
+        raise _too_large()
+
+
+def parse_json_object(raw: bytes, allow_empty: bool = False) -> dict:
+    """A request body as a JSON object; 400 for anything else."""
     if not raw.strip():
         if allow_empty:
             return {}
@@ -82,6 +83,19 @@ async def read_json(request: Request, allow_empty: bool = False) -> dict:
     if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
         raise bad_request("Invalid request body: string contains a lone UTF-16 surrogate")
     return body
+
+
+async def read_json(request: Request, allow_empty: bool = False) -> dict:
+    """The request body as a JSON object; 413 past the cap, 400 for anything not an object."""
+    _check_length(request.headers.get("content-length"))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return parse_json_object(b"".join(chunks), allow_empty)
 
 
 def _identify(state: AgentState, request: Request) -> Identity:
@@ -119,10 +133,10 @@ async def health(request: Request) -> Response:
     )
 
 
-async def pre_check(request: Request) -> Response:
-    state: AgentState = request.app.state.agent
-    identity = _identify(state, request)
-    body = await read_json(request)
+def pre_check_answer(state: AgentState, authorization: str, raw: bytes) -> dict:
+    """Decide one pre-check, record it, and return the wire answer (reference §2.4)."""
+    identity = state.auth.identify(authorization)
+    body = parse_json_object(raw)
     query = _required_text(body, "query")
     body_client = _required_text(body, "client_id")
     client_id = identity.client_id or body_client
@@ -137,9 +151,11 @@ async def pre_check(request: Request) -> Response:
         "policies": policies or None,
         "expires_at": expires_at,
     }
-    if ev.block_reason:
-        answer["block_reason"] = ev.block_reason
-    if ev.requires_redaction:
+    block_reason = ev.block_reason
+    if block_reason:
+        answer["block_reason"] = block_reason
+    redacted = ev.requires_redaction
+    if redacted:
         answer["requires_redaction"] = True
         answer["approved_data"] = {"redacted_query": ev.redacted_query}
     state.store.insert_decision(
@@ -152,12 +168,78 @@ async def pre_check(request: Request) -> Response:
             _user_email(identity),
             ev.decision,
             policies,
-            ev.block_reason,
+            block_reason,
             query,
-            ev.redacted_query if ev.requires_redaction and ev.redacted_query else query,
+            ev.redacted_query if redacted and ev.redacted_query else query,
         )
     )
-    return JSONResponse(answer)
+    return answer
+
+
+async def pre_check(request: Request) -> Response:
+    """The same route through Starlette, for the app without its ``FastPreCheck`` wrapper."""
+    state: AgentState = request.app.state.agent
+    _check_length(request.headers.get("content-length"))
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    return JSONResponse(pre_check_answer(state, request.headers.get("authorization", ""), raw))
+
+
+class FastPreCheck:
+    """ASGI wrapper that answers ``POST /api/policy/pre-check`` without Starlette's
+    request/response/routing layers — it is the one route on every governed call's
+    critical path. Everything else (including other methods on that path) goes to the app.
+    """
+
+    def __init__(self, app: Starlette, state: AgentState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != PRE_CHECK_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        authorization = b""
+        declared = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"content-length":
+                declared = value
+        try:
+            _check_length(declared.decode("latin-1") if declared is not None else None)
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise _too_large()
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            status = 200
+            payload = pre_check_answer(self.state, authorization.decode("latin-1"), b"".join(chunks))
+        except ApiError as exc:
+            status, payload = exc.status, exc.body()
+        except Exception:  # never a traceback on the wire; same body as the app's 500
+            status, payload = 500, {"success": False, "error": "internal error"}
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode("ascii")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 async def audit_llm_call(request: Request) -> Response:
@@ -424,11 +506,11 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"success": False, "error": "internal error"}, status_code=500)
 
 
-def build_app(engine, store, auth) -> Starlette:
+def build_app(engine, store, auth) -> FastPreCheck:
     """The agent as an ASGI app; ``engine``, ``store`` and ``auth`` are already loaded."""
     routes = [
         Route("/health", health, methods=["GET"]),
-        Route("/api/policy/pre-check", pre_check, methods=["POST"]),
+        Route(PRE_CHECK_PATH, pre_check, methods=["POST"]),
         Route("/api/audit/llm-call", audit_llm_call, methods=["POST"]),
         Route("/api/v1/audit/search", audit_search, methods=["POST"]),
         Route("/api/v1/audit/tenant/{tenant_id}", audit_by_tenant, methods=["GET"]),
@@ -449,5 +531,6 @@ def build_app(engine, store, auth) -> Starlette:
             Exception: _server_error,
         },
     )
-    app.state.agent = AgentState(engine, store, auth)
-    return app
+    state = AgentState(engine, store, auth)
+    app.state.agent = state
+    return FastPreCheck(app, state)
