@@ -7,6 +7,8 @@ not depend on argparse.
 
 from __future__ import annotations
 
+import keyword
+import math
 import shlex
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -83,8 +85,10 @@ def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
         raise
     except ValueError as exc:  # shlex: "No closing quotation"
         raise UsageError(f"%%governed: {exc}") from None
-    if ns.out is not None and not ns.out.isidentifier():
+    if ns.out is not None and (not ns.out.isidentifier() or keyword.iskeyword(ns.out)):
         raise UsageError(f"-o/--out needs a Python identifier, got {ns.out!r}")
+    if ns.temperature is not None and not (math.isfinite(ns.temperature) and ns.temperature >= 0):
+        raise UsageError(f"-t/--temperature must be a finite number >= 0, got {ns.temperature!r}")
     if ns.max_tokens is not None and ns.max_tokens <= 0:
         raise UsageError("--max-tokens must be a positive integer")
     if ns.code and (ns.stream or ns.background):
@@ -116,6 +120,17 @@ def axonflow_arguments(func: Callable) -> Callable:
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
+    parse = func.parser.parse_argstring
+
+    def parse_argstring(argstring, **kwargs):  # shlex errors ("No closing quotation") too
+        try:
+            return parse(argstring, **kwargs)
+        except UsageError:
+            raise
+        except ValueError as exc:
+            raise UsageError(f"%axonflow: {exc}") from None
+
+    func.parser.parse_argstring = parse_argstring
     return func
 
 
