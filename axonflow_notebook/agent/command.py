@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -61,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         except AgentConfigError as exc:
             print(f"axonflow-notebook agent: error: {exc}", file=sys.stderr)
             return 2
+        # Everything loaded so far (catalogue, compiled patterns, libraries) lives as long
+        # as the process; freezing it keeps full GC passes short on the request path.
+        gc.collect()
+        gc.freeze()
         mode = "clients from " + args.auth if args.auth else "local development mode, any credentials"
         print(f"AxonFlow agent listening on {agent.url} ({mode}; db {db_path})", flush=True)
         while not stop.wait(0.5):

@@ -149,3 +149,43 @@ async def test_expired_request_reads_back_expired_and_cannot_be_approved(sdk, re
         await reviewer_sdk.approve_hitl_request(row.request_id, REVIEW)
     listed = await sdk.list_hitl_queue(HITLQueueListOptions(status="expired"))
     assert [r.request_id for r in listed.items] == [row.request_id]
+
+
+async def test_held_call_approved_then_audited_is_one_entry(agent_factory, make_sdk, tmp_path):
+    """The LiteLLM flow end to end: hold → queue → approve → audit with the original context."""
+    from axonflow import TokenUsage
+    from axonflow.types import AuditSearchRequest
+
+    policies = tmp_path / "p.yaml"
+    policies.write_text(
+        "policies:\n"
+        "  - id: fin-wire-transfer\n"
+        "    name: Wire transfers need a human approval\n"
+        "    category: custom\n"
+        "    pattern: '(?i)\\bwire\\s+transfer\\b'\n"
+        "    action: require_approval\n"
+        "    severity: high\n"
+        "    priority: 500\n"
+        "    enabled: true\n"
+        "    description: Wire transfers need a human approval\n",
+        encoding="utf-8",
+    )
+    agent = agent_factory(policies=str(policies))
+    analyst, reviewer = make_sdk(agent), make_sdk(agent, "reviewer", "reviewer-secret")
+    ctx = await analyst.pre_check(user_token="anonymous", query="Send a wire transfer to ACME")
+    assert ctx.approved is False and ctx.block_reason == "require_approval"
+    row = await analyst.create_hitl_request(_create_input(
+        original_query="Send a wire transfer to ACME",
+        triggered_policy_id=ctx.policies[0], triggered_policy_name=ctx.policies[0],
+    ))
+    await reviewer.approve_hitl_request(row.request_id, REVIEW)
+    assert (await analyst.get_hitl_request(row.request_id)).status == "approved"
+    await analyst.audit_llm_call(
+        context_id=ctx.context_id, response_summary="sent", provider="openai", model="gpt-4o",
+        token_usage=TokenUsage(prompt_tokens=3, completion_tokens=4, total_tokens=7), latency_ms=12,
+    )
+    trail = await analyst.search_audit_logs(AuditSearchRequest(limit=10))
+    assert len(trail.entries) == 1
+    entry = trail.entries[0]
+    assert entry.policy_decision == "needs_approval" and entry.model == "gpt-4o"
+    assert entry.policy_details["policies"] == ["fin-wire-transfer"]
