@@ -7,7 +7,6 @@ only starts the agent; it never reaches into either.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from dataclasses import dataclass, field
@@ -82,6 +81,8 @@ def _close_all(objects: tuple) -> None:
     close a client bound to it: from a cell (on the kernel loop) that would deadlock, so there
     the async `aclose()` is scheduled on the loop instead.
     """
+    import asyncio
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

@@ -26,7 +26,7 @@ from .args import (
 )
 from .backend import Backend, BackendHolder
 from .session import Session
-from .settings import GovernedSettings, reveal
+from .settings import SECRET_TRAITS, GovernedSettings, Secret, reveal
 
 _REGISTRY_KEY = "GovernedMagics"
 
@@ -53,6 +53,7 @@ class GovernedMagics(Magics, GovernedSettings):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.runtime = Runtime(self)
+        self._mask_config_secrets()  # secrets set in ipython_config.py
 
     @observe("endpoint", "client_id", "client_secret", "policies", "data_dir")
     def _backend_changed(self, change: Any) -> None:
@@ -66,6 +67,24 @@ class GovernedMagics(Magics, GovernedSettings):
         """Same backend (the embedded agent keeps running), new core config."""
         if getattr(self, "runtime", None) is not None:
             self.runtime.backends.reconnect()
+
+    def update_config(self, config: Any) -> None:
+        """`%config GovernedMagics.client_secret = "…"` merges the clear string into
+        shell.config (so `get_ipython().config` would show it); keep the masked Secret there."""
+        self._mask_config_secrets(config)  # before the shell merges the same object
+        super().update_config(config)
+        self._mask_config_secrets()
+
+    def _mask_config_secrets(self, *extra: Any) -> None:
+        name = type(self).__name__
+        configs = (self.config, getattr(self.shell, "config", None)) + extra
+        for cfg in {id(c): c for c in configs if c is not None}.values():
+            if name not in cfg:
+                continue
+            section = cfg[name]
+            for trait in SECRET_TRAITS:
+                if isinstance(section.get(trait), str):
+                    section[trait] = Secret(section[trait])
 
     # -- helpers used by runner / code_mode -----------------------------------------------------
     def effective_user_token(self) -> Optional[str]:

@@ -12,9 +12,10 @@ import os
 from typing import Any, Optional
 
 from traitlets import Bool, CaselessStrEnum, Float, TraitType, Unicode
-from traitlets.config import Configurable
+from traitlets.config.configurable import Configurable
 
 MASK = "********"
+SECRET_TRAITS = ("client_secret", "user_token", "reviewer_secret")
 
 
 class Secret:
@@ -45,6 +46,12 @@ class Secret:
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
+
+    def __copy__(self) -> "Secret":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Secret":  # traitlets deep-copies config values
+        return self
 
     def __reduce__(self):  # never pickled (e.g. by %store) in clear text
         raise TypeError("Secret values cannot be pickled")

@@ -94,6 +94,11 @@ def test_config_and_status_config_never_show_the_secret(ip, capsys):
     assert "s3cr3t" not in repr(public) and "tok-abc123" not in repr(public)
     assert magics.client_secret.reveal() == "s3cr3t-value"
     assert f"{magics.client_secret}" == "********"
+    assert "s3cr3t" not in repr(ip.config) and "tok-abc123" not in repr(ip.config)
+    ip.run_line_magic("reload_ext", "axonflow_notebook")  # config survives, still masked
+    reloaded = ip.magics_manager.registry["GovernedMagics"]
+    assert reloaded.client_secret.reveal() == "s3cr3t-value"
+    assert "s3cr3t" not in repr(ip.config)
 
 
 def test_settings_fall_back_to_environment(ip, monkeypatch):
