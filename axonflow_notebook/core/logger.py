@@ -22,7 +22,7 @@ from .bridge import get_bridge
 from .clients import ClientPool
 from .config import AxonFlowLoggerConfig
 from .emitter import Emitter, Listener
-from .events import DecisionMade
+from .events import DecisionMade, GovernanceSkipped
 from .guard import GovernanceUnavailable, PlatformRejected, guarded
 from .pipeline import CONTEXT_KEY, GOVERNED_KEY, Governor, GovernedStream
 from .providers import provider_of, text_of, usage_of
@@ -254,6 +254,8 @@ class AxonFlowLogger(CustomLogger):
             except (GovernanceUnavailable, PlatformRejected) as exc:
                 _log.warning("AxonFlow audit-only pre-check failed: %s", exc)
                 pre = None
+                if isinstance(exc, GovernanceUnavailable) and emit.active:
+                    emit(GovernanceSkipped(emit.call_id, reason=exc.reason, stage="pre_check", detail=exc.detail))
             if pre is not None:
                 if not pre.approved:
                     _log.warning("AxonFlow policy would deny this call (audit-only mode, not blocking): %s",
