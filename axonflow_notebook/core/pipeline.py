@@ -31,7 +31,7 @@ from .events import (
     GovernanceSkipped,
     RedactionApplied,
 )
-from .guard import GovernanceUnavailable, PlatformRejected, guarded
+from .guard import GovernanceUnavailable, PlatformRejected, bounded, guarded
 from .providers import cost_of, provider_of, text_of, usage_of
 from .query import extract_query, redact_messages
 
@@ -233,7 +233,7 @@ class Governor:
                 await asyncio.sleep(min(config.approval_poll_interval_seconds, remaining))
                 polls += 1
                 try:
-                    row = await asyncio.wait_for(client.get_hitl_request(request_id), config.call_timeout_seconds)
+                    row = await bounded(client.get_hitl_request(request_id), config.call_timeout_seconds)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

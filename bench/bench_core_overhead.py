@@ -1,0 +1,247 @@
+"""Governance overhead per call: ours vs axonflow-litellm 1.1.0, same agent, same run.
+
+Overhead = governed latency minus bare LiteLLM latency against the loopback
+OpenAI-compatible server (p50 and p95, calls interleaved so drift hits every
+variant alike). Also: 200 concurrent governed acompletion calls.
+
+    LITELLM_LOCAL_MODEL_COST_MAP=True AXONFLOW_TELEMETRY=off \
+        .venv/bin/python bench/bench_core_overhead.py [--calls 300]
+
+Figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("AXONFLOW_TELEMETRY", "off")
+
+import httpx  # noqa: E402
+import litellm  # noqa: E402
+
+from axonflow_notebook import AxonFlowLogger, AxonFlowLoggerConfig  # noqa: E402
+from axonflow_notebook.agent import EmbeddedAgent  # noqa: E402
+from axonflow_notebook.testing.openai_server import OpenAITestServer  # noqa: E402
+
+litellm.suppress_debug_info = True
+warnings.simplefilter("ignore")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+class SubprocessAgent:
+    """The agent CLI in its own process, so its CPU time does not share our GIL."""
+
+    def __init__(self, db: str) -> None:
+        import subprocess
+
+        port = free_port()
+        cli = os.path.join(os.path.dirname(sys.executable), "axonflow-notebook")
+        self._proc = subprocess.Popen([cli, "agent", "--port", str(port), "--db", db],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        wait_http(self.url + "/health")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._proc.terminate()
+        self._proc.wait(10)
+
+
+class SubprocessLLM:
+    """The loopback LLM server in its own process."""
+
+    def __init__(self) -> None:
+        import subprocess
+
+        port = free_port()
+        code = ("import time; from axonflow_notebook.testing.openai_server import OpenAITestServer; "
+                f"OpenAITestServer(port={port}).start(); time.sleep(10**6)")
+        self._proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        wait_http(self.url + "/v1/models")
+
+    def litellm_kwargs(self):
+        return {"model": "openai/test-model", "api_base": self.url + "/v1", "api_key": "sk-test"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._proc.terminate()
+        self._proc.wait(10)
+
+
+def pct(values, q):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
+    return ordered[index]
+
+
+def audited(agent) -> int:
+    # decision rows are completed (given an audit_id) by the llm-call audit
+    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 1000, "offset": 0}, timeout=10).json()
+    return sum(1 for e in body["entries"] if e.get("audit_id"))
+
+
+def summarise(name, samples, bare):
+    p50, p95 = pct(samples, 50), pct(samples, 95)
+    b50, b95 = pct(bare, 50), pct(bare, 95)
+    return name, p50 * 1000, p95 * 1000, (p50 - b50) * 1000, (p95 - b95) * 1000
+
+
+async def run_async(calls, kwargs, ours, ref):
+    variants = {"bare litellm.acompletion": lambda i: litellm.acompletion(**kwargs(i)),
+                "ours acompletion": lambda i: ours.acompletion(**kwargs(i))}
+    if ref is not None:
+        variants["axonflow-litellm acompletion"] = lambda i: ref.acompletion(**kwargs(i))
+    samples = {name: [] for name in variants}
+    errors = {name: 0 for name in variants}
+    for i in range(20):  # warm-up: connection pools, SDK clients, LiteLLM caches
+        for fn in variants.values():
+            await fn(i)
+    for i in range(calls):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            try:
+                await fn(i)
+            except Exception:
+                errors[name] += 1
+                continue
+            samples[name].append(time.perf_counter() - start)
+    return samples, errors
+
+
+def run_sync(calls, kwargs, ours, ref):
+    variants = {"bare litellm.completion": lambda i: litellm.completion(**kwargs(i)),
+                "ours completion": lambda i: ours.completion(**kwargs(i))}
+    if ref is not None:
+        variants["axonflow-litellm completion"] = lambda i: ref.completion(**kwargs(i))
+    samples = {name: [] for name in variants}
+    errors = {name: 0 for name in variants}
+    for i in range(10):
+        for name, fn in variants.items():
+            try:
+                fn(i)
+            except Exception:
+                pass
+    for i in range(calls):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            try:
+                fn(i)
+            except Exception:
+                errors[name] += 1
+                continue
+            samples[name].append(time.perf_counter() - start)
+    return samples, errors
+
+
+async def concurrent(ours, kwargs, n=200):
+    results = await asyncio.gather(*(ours.acompletion(**kwargs(i)) for i in range(n)), return_exceptions=True)
+    return sum(1 for r in results if isinstance(r, BaseException)), results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--sync-calls", type=int, default=150)
+    parser.add_argument("--in-process", action="store_true",
+                        help="run the agent and the LLM server as threads of this process (shares the GIL)")
+    args = parser.parse_args()
+
+    try:
+        from axonflow_litellm import AxonFlowLogger as RefLogger, AxonFlowLoggerConfig as RefConfig
+    except ImportError:
+        RefLogger = RefConfig = None
+
+    tmp = tempfile.mkdtemp(prefix="bench-core-")
+    db = os.path.join(tmp, "agent.db")
+    if args.in_process:
+        agent_cm, llm_cm = EmbeddedAgent(port=0, db_path=db), OpenAITestServer()
+    else:
+        agent_cm, llm_cm = SubprocessAgent(db), SubprocessLLM()
+    with agent_cm as agent, llm_cm as llm:
+        base = llm.litellm_kwargs()
+
+        def kwargs(i):
+            return {**base, "messages": [{"role": "user", "content": f"benchmark question {i}"}]}
+
+        ours = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=agent.url, client_id="bench", client_secret="bench-secret"))
+        ref = RefLogger(RefConfig(endpoint=agent.url, client_id="bench", client_secret="bench-secret")) if RefLogger else None
+
+        rows = []
+        a_samples, a_errors = asyncio.run(run_async(args.calls, kwargs, ours, ref))
+        bare = a_samples["bare litellm.acompletion"]
+        for name, values in a_samples.items():
+            if values and name != "bare litellm.acompletion":
+                rows.append(summarise(name, values, bare) + (a_errors[name], len(values)))
+        rows.insert(0, summarise("bare litellm.acompletion", bare, bare) + (0, len(bare)))
+
+        before = audited(agent)
+        ours_before = before
+        s_samples, s_errors = run_sync(args.sync_calls, kwargs, ours, None)
+        ours_audits = audited(agent) - ours_before
+        ref_note = ""
+        if ref is not None:
+            ref_before = audited(agent)
+            r_samples, r_errors = run_sync(args.sync_calls, kwargs, ref, None)
+            ref_audits = audited(agent) - ref_before
+            # run_sync with ref as "ours" slot: relabel
+            s_samples["axonflow-litellm completion"] = r_samples["ours completion"]
+            s_errors["axonflow-litellm completion"] = r_errors["ours completion"]
+            bare_ref = r_samples["bare litellm.completion"]
+            ref_note = (f"axonflow-litellm sync: {ref_audits} audits recorded for "
+                        f"{args.sync_calls + 10} governed calls (+warm-up); errors {r_errors['ours completion']}")
+        sbare = s_samples["bare litellm.completion"]
+        rows.append(summarise("bare litellm.completion", sbare, sbare) + (0, len(sbare)))
+        rows.append(summarise("ours completion", s_samples["ours completion"], sbare)
+                    + (s_errors["ours completion"], len(s_samples["ours completion"])))
+        if ref is not None and s_samples["axonflow-litellm completion"]:
+            rows.append(summarise("axonflow-litellm completion", s_samples["axonflow-litellm completion"], bare_ref)
+                        + (s_errors["axonflow-litellm completion"], len(s_samples["axonflow-litellm completion"])))
+
+        failures, _ = asyncio.run(concurrent(ours, kwargs))
+
+        where = "in-process threads" if args.in_process else "separate processes"
+        print(f"\nGovernance overhead vs bare LiteLLM (loopback LLM + embedded agent in {where}), "
+              f"{args.calls} async / {args.sync_calls} sync calls per variant, interleaved; python {sys.version.split()[0]}")
+        print(f"{'variant':32} {'p50 ms':>8} {'p95 ms':>8} {'ovh p50':>8} {'ovh p95':>8} {'errors':>7} {'n':>5}")
+        for name, p50, p95, o50, o95, errs, n in rows:
+            print(f"{name:32} {p50:8.2f} {p95:8.2f} {o50:8.2f} {o95:8.2f} {errs:7d} {n:5d}")
+        print(f"ours sync: {ours_audits} audits recorded for {args.sync_calls + 10} governed calls (+warm-up)")
+        if ref_note:
+            print(ref_note)
+        print(f"200 concurrent ours.acompletion: {200 - failures} ok, {failures} errors")
+
+
+if __name__ == "__main__":
+    main()
