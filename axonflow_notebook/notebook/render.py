@@ -33,7 +33,7 @@ def esc(value: Any) -> str:
     return html.escape(clean_text(value), quote=True)
 
 
-_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)(\s*):")
+_SCHEME = re.compile(r"(?i)(javascript|vbscript|(?<![a-z])data)(\s*):")
 
 
 def defang_schemes(text: str) -> str:

@@ -35,7 +35,7 @@ from axonflow_notebook.notebook.render import (
     status_table,
 )
 from axonflow_notebook.notebook.view import CallView, CodeCellView
-from axonflow_notebook.notebook.widgets.response import answer_html
+from axonflow_notebook.notebook.widgets.response import answer_html, markdown_passthrough
 from axonflow_notebook.notebook.widgets.state import CallState
 from axonflow_notebook.notebook.widgets.summary import call_summary
 
@@ -111,7 +111,7 @@ def assert_inert(html: str) -> None:
 
 def assert_inert_markdown(md: str) -> None:
     # Text inside a fenced code block is shown literally; outside it nothing may be markup.
-    outside = re.sub(r"^(`{3,})\n.*?\n\1$", "", md, flags=re.M | re.S)
+    outside = re.sub(r"^(`{3,}|~{3,})[^`\n]*\n.*?\n\1$", "", md, flags=re.M | re.S)
     assert "<" not in outside, md
     assert not re.search(r"javascript\s*:", outside, re.I), md
 
@@ -209,6 +209,21 @@ def test_markdown_keeps_safe_constructs():
     assert_inert(html)
 
 
+def test_markdown_bundle_keeps_code_blocks_verbatim():
+    from axonflow_notebook.notebook.widgets.response import markdown_passthrough
+
+    md = markdown_passthrough("Use:\n```python\nif a < b:\n    pass\n```\n<b>x</b> `c<d`")
+    assert "```python\nif a < b:\n    pass\n```" in md
+    assert "&lt;b&gt;x&lt;/b&gt;" in md and "`c&lt;d`" in md
+    unclosed = markdown_passthrough("```\n<i>")
+    assert unclosed.endswith("```") and unclosed.count("```") == 2
+    # An indented or info-string-with-backtick "fence" is not trusted as one.
+    assert "&lt;img" in markdown_passthrough(" ```\n<img src=x onerror=alert(1)>")
+    assert "&lt;img" in markdown_passthrough("```a`b\n<img src=x onerror=alert(1)>")
+    # Any fence-like line closes the raw region, even an indented one.
+    assert "&lt;img" in markdown_passthrough("```\ncode\n  ```\n<img src=x onerror=alert(1)>")
+
+
 def test_javascript_links_become_text():
     html = markdown_to_html("[click](javascript:alert(1))")
     assert "<a" not in html and "click" in html
@@ -243,6 +258,7 @@ def test_property_html_renderers_leave_no_raw_angle_bracket(text):
                  answer_html(text, "json"), answer_html(text, "markdown")):
         assert_inert(html)
     assert "<" not in md_esc(text)
+    assert_inert_markdown(markdown_passthrough(text))
 
 
 @settings(max_examples=60, deadline=None)

@@ -31,6 +31,41 @@ def fenced(text: str) -> str:
     return f"{fence}\n{clean_text(text)}\n{fence}"
 
 
+_OPEN_FENCE = re.compile(r"^(`{3,})[^`]*$|^(~{3,}).*$")
+_ANY_FENCE = re.compile(r"^\s*[`~]{3,}")
+
+
+def markdown_passthrough(text: str) -> str:
+    """Model Markdown kept as Markdown for `text/markdown`, with raw HTML shown, not rendered.
+
+    Outside code fences `&`, `<`, `>` are escaped and URL schemes defanged. A fence is opened
+    only by a line every CommonMark renderer reads as one (column 0, no backtick in the info
+    string) and closed by *any* fence-like line, so text is never left raw where a renderer
+    would parse it as Markdown; an unclosed fence is closed so the rest of the summary stays
+    outside it.
+    """
+    out: list[str] = []
+    fence = ""
+    for line in clean_text(text).split("\n"):
+        if fence:
+            if _ANY_FENCE.match(line):
+                out.append(fence)
+                fence = ""
+            else:
+                out.append(line)
+            continue
+        opened = _OPEN_FENCE.match(line)
+        if opened:
+            fence = opened.group(1) or opened.group(2)
+            out.append(line)
+            continue
+        out.append(defang_schemes(line.replace("&", "&amp;").replace("<", "&lt;")
+                                  .replace(">", "&gt;")))
+    if fence:
+        out.append(fence)
+    return "\n".join(out)
+
+
 def problem(state: CallState) -> Optional[tuple[str, str, str]]:
     """(title, tone, detail) when the call ended without an answer worth showing as one."""
     if state.cancelled is not None:
@@ -71,9 +106,7 @@ def response_markdown(state: CallState, fmt: str = "markdown") -> str:
         head = "**Answer**" + (" `simulated`" if state.simulated else "")
         text = state.answer
         if fmt == "markdown":
-            # Model Markdown stays Markdown, but raw HTML in it is shown, not rendered.
-            body = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            body = defang_schemes(body)
+            body = markdown_passthrough(text)
         else:
             body = fenced(text)
         parts.append(f"{head}\n\n{body}")
