@@ -170,7 +170,7 @@ def pre_check_answer(state: AgentState, authorization: str, raw: bytes) -> dict:
             policies,
             block_reason,
             query,
-            ev.redacted_query if redacted and ev.redacted_query else query,
+            audit.query_preview(query, ev),
         )
     )
     return answer

@@ -33,9 +33,9 @@ def decision_row(
     policies: list[str],
     block_reason: Optional[str],
     query: str,
-    preview_source: str,
+    preview: str,
 ) -> tuple:
-    """Values for ``Store.insert_decision``. The preview is of the redacted text if any."""
+    """Values for ``Store.insert_decision``; ``preview`` comes from ``query_preview``."""
     return (
         context_id,
         now,
@@ -47,9 +47,38 @@ def decision_row(
         decision,
         json.dumps(policies),
         block_reason,
-        preview_source[:QUERY_PREVIEW_CHARS],
+        preview,
         hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest(),
     )
+
+
+def query_preview(query: str, evaluation) -> str:
+    """The stored preview: the first characters of the query with every PII match masked.
+
+    The trail is read by more people than the prompt's author; a PII match that the
+    profile only warns about must not be copied into it in clear text.
+    """
+    text = evaluation.redacted_query if evaluation.requires_redaction and evaluation.redacted_query else query
+    if text is not query:
+        return text[:QUERY_PREVIEW_CHARS]
+    spans = sorted(
+        (start, end, m.policy.id)
+        for m in evaluation.matches
+        if m.policy.category.startswith(("pii", "sensitive"))
+        for start, end in m.spans
+        if start < QUERY_PREVIEW_CHARS
+    )
+    if not spans:
+        return query[:QUERY_PREVIEW_CHARS]
+    out, cursor = [], 0
+    for start, end, policy_id in spans:
+        if start < cursor:
+            continue
+        out.append(query[cursor:start])
+        out.append(f"[REDACTED:{policy_id}]")
+        cursor = end
+    out.append(query[cursor:QUERY_PREVIEW_CHARS + 64])
+    return "".join(out)[:QUERY_PREVIEW_CHARS]
 
 
 def _non_negative_int(value: Any, field: str) -> int:

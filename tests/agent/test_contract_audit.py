@@ -102,3 +102,13 @@ async def test_tenant_route(sdk):
     await _governed_call(sdk, "a question")
     page = await sdk.get_audit_logs_by_tenant("analyst")
     assert len(page.entries) == 1
+
+
+def test_pii_is_masked_in_the_stored_preview(agent):
+    with httpx.Client(base_url=agent.url, auth=("analyst", "x")) as http:
+        answer = http.post("/api/policy/pre-check",
+                           json={"query": "My SSN is 123-45-6789, file my taxes", "client_id": "a"}).json()
+        assert answer["approved"] is True and "sys_pii_ssn" in answer["policies"]
+        entry = http.post("/api/v1/audit/search", json={"limit": 1}).json()["entries"][0]
+    assert "123-45-6789" not in entry["query"]
+    assert entry["query"] == "My SSN is [REDACTED:sys_pii_ssn], file my taxes"
