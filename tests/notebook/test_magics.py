@@ -288,3 +288,40 @@ def test_axonflow_status_policies_audit(ip, capsys):
     with pytest.raises(UsageError):
         ip.run_line_magic("axonflow", "audit --filter nokeyvalue")
     assert "top-secret-value" not in capsys.readouterr().out
+
+
+def test_terminal_ipython_prints_text_lines(tmp_path):
+    """Terminal IPython: the same magics, one text line per event, no widgets."""
+    import os
+    import subprocess
+    import sys
+
+    lines = [
+        "%load_ext axonflow_notebook",
+        f"%config GovernedMagics.data_dir = {str(tmp_path)!r}",
+        "%governed Say hello",
+        "%governed --no-raise Tell me about project nightingale",
+        "exit",
+    ]
+    env = {k: v for k, v in os.environ.items() if k not in KEYS}
+    env.update(AXONFLOW_POLICIES=str(POLICIES), AXONFLOW_TELEMETRY="off",
+               LITELLM_LOCAL_MODEL_COST_MAP="True", IPYTHONDIR=str(tmp_path / "ipython"))
+    out = subprocess.run(
+        [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner",
+         "--HistoryAccessor.enabled=False"],
+        input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, timeout=120,
+    ).stdout
+    assert "AxonFlow: embedded agent at http://127.0.0.1:" in out
+    assert "decision: allowed" in out
+    assert "project-nightingale" in out.lower()
+    assert "VBox(" not in out and "widget" not in out.lower()
+
+
+def test_unload_stops_the_agent_and_reload_starts_lazily(ip):
+    """Last in this module: it stops the module's backend."""
+    backend = _magics(ip).runtime.backend()
+    agent = backend.agent
+    assert agent is not None and agent.running
+    ip.run_line_magic("reload_ext", "axonflow_notebook")
+    assert not agent.running
+    assert _magics(ip).runtime.backends.started is None  # nothing starts until first use
