@@ -273,3 +273,17 @@ async def test_secret_never_in_output(make_live_logger, agent_factory, policies_
     result = await closed.agovern(**call())
     texts += [repr(result), str(result.error)]
     assert not any(SECRET in text for text in texts)
+
+
+async def test_bad_credentials_fail_closed_even_when_fail_open(secured_agent, call, llm):
+    logger = AxonFlowLogger(config_for(secured_agent.url, client_id="analyst", client_secret="wrong-secret",
+                                       fail_open=True, breaker_failure_threshold=1))
+    for _ in range(2):
+        with pytest.raises(PolicyDeniedError, match="rejected") as info:
+            await logger.acompletion(**call())
+    assert "wrong-secret" not in str(info.value)
+    assert logger.breaker_state == "closed" and llm.count == 0
+    good = AxonFlowLogger(config_for(secured_agent.url, client_id="analyst", client_secret="analyst-secret"))
+    assert (await good.acompletion(**call())).choices[0].message.content == llm.reply
+    await logger.aclose()
+    await good.aclose()
