@@ -6,6 +6,7 @@ parse, one policy evaluation, one INSERT, one JSON answer.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -26,6 +27,9 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 CONTEXT_TTL_SECONDS = 300
 AGENT_VERSION = "9.5.0"
 PRE_CHECK_PATH = "/api/policy/pre-check"
+# Bodies past this size are evaluated on a worker thread, so one huge or hostile prompt
+# slows its own answer instead of stalling every other request on the event loop.
+INLINE_BODY_BYTES = 64 * 1024
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -176,6 +180,13 @@ def pre_check_answer(state: AgentState, authorization: str, raw: bytes) -> dict:
     return answer
 
 
+async def answer_pre_check(state: AgentState, authorization: str, raw: bytes) -> dict:
+    if len(raw) <= INLINE_BODY_BYTES:
+        return pre_check_answer(state, authorization, raw)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, pre_check_answer, state, authorization, raw)
+
+
 async def pre_check(request: Request) -> Response:
     """The same route through Starlette, for the app without its ``FastPreCheck`` wrapper."""
     state: AgentState = request.app.state.agent
@@ -183,7 +194,7 @@ async def pre_check(request: Request) -> Response:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
-    return JSONResponse(pre_check_answer(state, request.headers.get("authorization", ""), raw))
+    return JSONResponse(await answer_pre_check(state, request.headers.get("authorization", ""), raw))
 
 
 class FastPreCheck:
@@ -223,7 +234,7 @@ class FastPreCheck:
                 if not message.get("more_body", False):
                     break
             status = 200
-            payload = pre_check_answer(self.state, authorization.decode("latin-1"), b"".join(chunks))
+            payload = await answer_pre_check(self.state, authorization.decode("latin-1"), b"".join(chunks))
         except ApiError as exc:
             status, payload = exc.status, exc.body()
         except Exception:  # never a traceback on the wire; same body as the app's 500

@@ -158,3 +158,26 @@ def test_store_is_intact_after_abuse(agent, http):
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         check.close()
+
+
+def test_a_huge_hostile_query_does_not_stall_other_requests(agent):
+    import threading
+
+    query = ("call 555-123-4567, mail a@b.com, SSN 123-45-6789; " * 40_000)[:2_000_000]
+    done = {}
+
+    def big() -> None:
+        with httpx.Client(base_url=agent.url, timeout=120) as client:
+            done["status"] = client.post("/api/policy/pre-check", json={"query": query, "client_id": "a"}).status_code
+
+    thread = threading.Thread(target=big)
+    thread.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    with httpx.Client(base_url=agent.url, timeout=30) as client:
+        assert client.get("/health").status_code == 200
+        small = client.post("/api/policy/pre-check", json={"query": "hello", "client_id": "b"})
+    assert small.status_code == 200
+    assert time.monotonic() - started < 3
+    thread.join(120)
+    assert done["status"] == 200
