@@ -84,8 +84,13 @@ def parse_json_object(raw: bytes, allow_empty: bool = False) -> dict:
     if not isinstance(body, dict):
         raise bad_request("Invalid request body: expected a JSON object")
     # JSON may escape lone surrogates, which no UTF-8 consumer (regex engine, SQLite) takes.
-    if _SURROGATE_ESCAPE.search(raw) and _has_lone_surrogate(body):
-        raise bad_request("Invalid request body: string contains a lone UTF-16 surrogate")
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            lone = _has_lone_surrogate(body)
+        except RecursionError:
+            raise bad_request("Invalid request body: nested too deeply") from None
+        if lone:
+            raise bad_request("Invalid request body: string contains a lone UTF-16 surrogate")
     return body
 
 
