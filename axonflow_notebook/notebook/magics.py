@@ -271,3 +271,20 @@ class AwaitGovernedCells:
         _, line, cell = found
         return [f"await get_ipython().magics_manager.registry[{_REGISTRY_KEY!r}]"
                 f".governed_awaiting({line!r}, {cell!r})\n"]
+
+
+def keep_question_marks(lines: List[str]) -> List[str]:
+    """`%governed What is X?` must send the question, not ask IPython for help on `X`.
+
+    IPython reads a trailing `?` as a help request before any magic runs, so a one-line
+    prompt ending in `?` is turned into the explicit magic call here (a cleanup transform,
+    which runs before the help syntax is looked at).
+    """
+    code = [line for line in lines if line.strip()]
+    if len(code) != 1:
+        return lines
+    line = code[0].strip()
+    if not (line.startswith("%governed ") and line.endswith("?")) or line.endswith("??"):
+        return lines
+    rest = line[len("%governed "):]
+    return [f"get_ipython().run_line_magic('governed', {rest!r})\n"]

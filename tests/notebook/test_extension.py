@@ -33,6 +33,8 @@ def ip():
 def _ours(shell):
     magics = [c for c in shell.configurables if isinstance(c, GovernedMagics)]
     transformers = [t for t in shell.input_transformers_post if isinstance(t, AwaitGovernedCells)]
+    transformers += [t for t in shell.input_transformer_manager.cleanup_transforms
+                     if getattr(t, "__name__", "") == "keep_question_marks"]
     return magics, transformers
 
 
@@ -67,10 +69,10 @@ def test_unload_and_reload_leave_no_duplicates(ip):
     for _ in range(3):
         ip.run_line_magic("reload_ext", "axonflow_notebook")
     magics, transformers = _ours(ip)
-    assert len(magics) == 1 and len(transformers) == 1
+    assert len(magics) == 1 and len(transformers) == 2
     assert ip.magics_manager.registry["GovernedMagics"] is magics[0]
     ip.run_line_magic("load_ext", "axonflow_notebook")  # "already loaded": still one of each
-    assert [len(x) for x in _ours(ip)] == [1, 1]
+    assert [len(x) for x in _ours(ip)] == [1, 2]
     ip.run_line_magic("unload_ext", "axonflow_notebook")
     assert _ours(ip) == ([], [])
     assert "governed" not in ip.magics_manager.magics["cell"]
@@ -78,7 +80,7 @@ def test_unload_and_reload_leave_no_duplicates(ip):
     assert "axonflow" not in ip.magics_manager.magics["line"]
     assert "GovernedMagics" not in ip.magics_manager.registry
     ip.run_line_magic("load_ext", "axonflow_notebook")
-    assert [len(x) for x in _ours(ip)] == [1, 1]
+    assert [len(x) for x in _ours(ip)] == [1, 2]
 
 
 def test_config_and_status_config_never_show_the_secret(ip, capsys):
@@ -133,6 +135,9 @@ def test_transformer_makes_governed_cells_await_and_leaves_others(ip):
     assert "'what is {a} $b?\\n'" in src
     assert ip.should_run_async("%%governed\nhi\n", transformed_cell=src)
     assert ip.transform_cell("%governed hi there").startswith("await ")
+    question = ip.transform_cell("%governed What is Project Nightingale?\n")
+    assert question.startswith("await ") and "'What is Project Nightingale?'" in question
+    assert "pinfo" in ip.transform_cell("%governed?\n") or "governed" in ip.transform_cell("%governed?\n")
     mixed = ip.transform_cell("x = 1\n%governed hi\n")
     assert "await" not in mixed
     assert "await" not in ip.transform_cell("%%time\n1\n")

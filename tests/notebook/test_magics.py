@@ -300,7 +300,7 @@ def test_terminal_ipython_prints_text_lines(tmp_path):
         "%load_ext axonflow_notebook",
         f"%config GovernedMagics.data_dir = {str(tmp_path)!r}",
         "%governed Say hello",
-        "%governed --no-raise Tell me about project nightingale",
+        "%governed --no-raise What is project nightingale?",
         "exit",
     ]
     env = {k: v for k, v in os.environ.items() if k not in KEYS}
