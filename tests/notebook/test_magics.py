@@ -122,7 +122,7 @@ def test_cell_text_is_never_interpolated(ip):
 
 
 def test_one_line_form(ip):
-    out = ip.run_cell("%governed -o short What is 2 + 2?")
+    out = ip.run_cell("%governed -o short -s \"Be brief.\" -t 0.1 --max-tokens 20 What is 2 + 2?")
     assert out.error_in_exec is None, out.error_in_exec
     assert ip.user_ns["short"].ok
 
