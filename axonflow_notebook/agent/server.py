@@ -145,7 +145,12 @@ class EmbeddedAgent:
 
             from .app import build_app
 
-            sock = bind_socket(self.host, self.port)
+            try:
+                sock = bind_socket(self.host, self.port)
+            except BaseException:
+                store.close()
+                self._cleanup_tmp()
+                raise
             self.port = sock.getsockname()[1]
             server = uvicorn.Server(uvicorn_config(build_app(engine, store, access)))
             self._store = store

@@ -115,3 +115,10 @@ def test_bad_auth_file_names_entry_and_field(tmp_path, text, message):
         EmbeddedAgent(db_path=str(tmp_path / "a.db"), auth=str(path)).start()
     assert message in str(info.value)
     assert "s\n" not in str(info.value)
+
+
+def test_port_in_use_is_a_clear_error(agent, tmp_path):
+    busy = EmbeddedAgent(port=agent.port, db_path=str(tmp_path / "b.db"))
+    with pytest.raises(AgentConfigError, match=f"cannot listen on 127.0.0.1:{agent.port}"):
+        busy.start()
+    busy.stop()
