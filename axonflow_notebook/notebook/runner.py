@@ -198,7 +198,8 @@ class PromptCall:
         unavailable = clicks_unavailable_reason(
             awaiting=awaiting, background=opts.background, ipykernel=ipykernel_version(magics.shell)
         )
-        self.actions = NotebookApprovals(self.backend.approval_console(), magics.decider(self.backend), unavailable)
+        self.actions = NotebookApprovals(self.backend.approval_console(),
+                                         magics.decider(self.backend), unavailable)
         self.presenter = self._open_presenter()
         self.handle: Optional[GovernedHandle] = None
 
@@ -241,9 +242,10 @@ class PromptCall:
 
     @property
     def deadline_s(self) -> float:
-        """Outer bound on the whole call: the core enforces its own, finer deadlines."""
+        """Outer bound on the whole call (approval wait, AxonFlow requests and the model's own
+        time); the core enforces its own, finer deadlines inside it."""
         m = self.magics
-        return m.approval_max_wait_seconds + 4 * m.call_timeout_seconds + 30
+        return m.approval_max_wait_seconds + 4 * m.call_timeout_seconds + 120
 
     # -- the three ways to wait --------------------------------------------------------------
     async def run_async(self) -> Any:
