@@ -24,13 +24,13 @@ class AxonFlowLoggerConfig(BaseModel):
     client_secret: SecretStr = SecretStr("")
 
     fail_open: bool = True
-    call_timeout_seconds: float = Field(default=5.0, gt=0)
+    call_timeout_seconds: float = Field(default=5.0, gt=0, allow_inf_nan=False)
     breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_recovery_seconds: float = Field(default=30.0, gt=0)
+    breaker_recovery_seconds: float = Field(default=30.0, gt=0, allow_inf_nan=False)
 
     enable_hitl_polling: bool = True
-    approval_poll_interval_seconds: float = Field(default=2.0, gt=0)
-    approval_max_wait_seconds: float = Field(default=300.0, gt=0)
+    approval_poll_interval_seconds: float = Field(default=2.0, gt=0, allow_inf_nan=False)
+    approval_max_wait_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
 
     default_user_token: str = "anonymous"
     tenant_id: Optional[str] = None

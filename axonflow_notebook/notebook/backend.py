@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from IPython.core.error import UsageError
+
 from .settings import GovernedSettings, reveal
 
 DEV_CLIENT_ID = "notebook"
@@ -105,17 +107,23 @@ def _secret(settings: GovernedSettings) -> str:
 
 
 def _core_config(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> Any:
+    from pydantic import ValidationError
+
     from ..core.config import AxonFlowLoggerConfig
 
-    return AxonFlowLoggerConfig(
-        endpoint=endpoint,
-        client_id=client_id,
-        client_secret=secret,
-        fail_open=settings.fail_open,
-        call_timeout_seconds=settings.call_timeout_seconds,
-        approval_max_wait_seconds=settings.approval_max_wait_seconds,
-        approval_poll_interval_seconds=settings.approval_poll_interval_seconds,
-    )
+    try:
+        return AxonFlowLoggerConfig(
+            endpoint=endpoint,
+            client_id=client_id,
+            client_secret=secret,
+            fail_open=settings.fail_open,
+            call_timeout_seconds=settings.call_timeout_seconds,
+            approval_max_wait_seconds=settings.approval_max_wait_seconds,
+            approval_poll_interval_seconds=settings.approval_poll_interval_seconds,
+        )
+    except ValidationError as exc:  # one line naming the setting, not a pydantic traceback
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"AxonFlow configuration (%config GovernedMagics): {problems}") from None
 
 
 def _connect(settings: GovernedSettings, *, endpoint: str, client_id: str, secret: str) -> tuple:
@@ -171,7 +179,12 @@ class BackendHolder:
     def get(self) -> Backend:
         with self._lock:
             if self._backend is None:
-                self._backend = start_backend(self._settings, self._say)
+                from ..agent.server import AgentConfigError
+
+                try:
+                    self._backend = start_backend(self._settings, self._say)
+                except AgentConfigError as exc:  # bad policy file, data dir: one clear line
+                    raise UsageError(f"AxonFlow embedded agent: {exc}") from None
             return self._backend
 
     def close(self) -> None:

@@ -8,10 +8,11 @@ Secrets are held in `Secret` objects whose repr/str are masked: `%config Governe
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Optional
 
-from traitlets import Bool, CaselessStrEnum, Float, TraitType, Unicode
+from traitlets import Bool, CaselessStrEnum, Float, TraitError, TraitType, Unicode, validate
 from traitlets.config.configurable import Configurable
 
 MASK = "********"
@@ -126,6 +127,14 @@ class GovernedSettings(Configurable):
     reviewer_secret = SecretTrait(help="Reviewer credential. Never displayed.").tag(config=True)
 
     # -- effective values (config first, then environment) ---------------------------------
+    @validate("call_timeout_seconds", "approval_max_wait_seconds", "approval_poll_interval_seconds")
+    def _positive_finite(self, proposal: Any) -> float:
+        value = proposal["value"]
+        if not (math.isfinite(value) and value > 0):
+            raise TraitError(f"GovernedMagics.{proposal['trait'].name} must be a positive number of "
+                             f"seconds, got {value!r}")
+        return value
+
     def effective_model(self) -> str:
         return self.model or os.environ.get("AXONFLOW_NOTEBOOK_MODEL") or "gpt-4o-mini"
 
