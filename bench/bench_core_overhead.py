@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
+import random
 import sys
 import tempfile
 import time
@@ -128,8 +128,11 @@ async def run_async(calls, kwargs, ours, ref):
     for i in range(20):  # warm-up: connection pools, SDK clients, LiteLLM caches
         for fn in variants.values():
             await fn(i)
+    order = list(variants.items())
+    rng = random.Random(7)
     for i in range(calls):
-        for name, fn in variants.items():
+        rng.shuffle(order)  # no variant always pays for its predecessor's background work
+        for name, fn in order:
             start = time.perf_counter()
             try:
                 await fn(i)
@@ -153,8 +156,11 @@ def run_sync(calls, kwargs, ours, ref):
                 fn(i)
             except Exception:
                 pass
+    order = list(variants.items())
+    rng = random.Random(7)
     for i in range(calls):
-        for name, fn in variants.items():
+        rng.shuffle(order)
+        for name, fn in order:
             start = time.perf_counter()
             try:
                 fn(i)
@@ -166,8 +172,27 @@ def run_sync(calls, kwargs, ours, ref):
 
 
 async def concurrent(ours, kwargs, n=200):
+    """n concurrent governed calls; also counts how many were fully governed."""
+    from collections import Counter
+
+    from axonflow_notebook.core import events as ev
+
+    counts: Counter = Counter()
+
+    def count(event):
+        if isinstance(event, ev.DecisionMade):
+            counts["decided"] += 1
+        elif isinstance(event, ev.AuditRecorded):
+            counts["audited" if event.delivered else "audit_lost"] += 1
+        elif isinstance(event, ev.GovernanceSkipped):
+            counts[f"skipped:{event.stage}:{event.reason}"] += 1
+
+    unsubscribe = ours.subscribe(count)
+    started = time.perf_counter()
     results = await asyncio.gather(*(ours.acompletion(**kwargs(i)) for i in range(n)), return_exceptions=True)
-    return sum(1 for r in results if isinstance(r, BaseException)), results
+    elapsed = time.perf_counter() - started
+    unsubscribe()
+    return sum(1 for r in results if isinstance(r, BaseException)), counts, elapsed
 
 
 def main() -> None:
@@ -229,18 +254,19 @@ def main() -> None:
             rows.append(summarise("axonflow-litellm completion", s_samples["axonflow-litellm completion"], bare_ref)
                         + (s_errors["axonflow-litellm completion"], len(s_samples["axonflow-litellm completion"])))
 
-        failures, _ = asyncio.run(concurrent(ours, kwargs))
+        failures, counts, elapsed = asyncio.run(concurrent(ours, kwargs))
 
         where = "in-process threads" if args.in_process else "separate processes"
         print(f"\nGovernance overhead vs bare LiteLLM (loopback LLM + embedded agent in {where}), "
-              f"{args.calls} async / {args.sync_calls} sync calls per variant, interleaved; python {sys.version.split()[0]}")
+              f"{args.calls} async / {args.sync_calls} sync calls per variant, interleaved in shuffled order; python {sys.version.split()[0]}")
         print(f"{'variant':32} {'p50 ms':>8} {'p95 ms':>8} {'ovh p50':>8} {'ovh p95':>8} {'errors':>7} {'n':>5}")
         for name, p50, p95, o50, o95, errs, n in rows:
             print(f"{name:32} {p50:8.2f} {p95:8.2f} {o50:8.2f} {o95:8.2f} {errs:7d} {n:5d}")
         print(f"ours sync: {ours_audits} audits recorded for {args.sync_calls + 10} governed calls (+warm-up)")
         if ref_note:
             print(ref_note)
-        print(f"200 concurrent ours.acompletion: {200 - failures} ok, {failures} errors")
+        print(f"200 concurrent ours.acompletion: {200 - failures} ok, {failures} errors in {elapsed:.1f} s; "
+              f"governance: {dict(counts)}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ The SDK's httpx AsyncClient pools connections bound to the loop that opened
 them, so the user's loop (acompletion) and the sync bridge's loop (completion)
 each get their own client. Clients are built with retries off: the guard bounds
 every call by `call_timeout_seconds` and an outage must fail fast.
+
+Each loop also gets a gate (a semaphore) capping governance requests in
+flight, so a burst of calls queues here instead of inside httpx's pool, where
+the wait would count against `call_timeout_seconds` and fail calls open.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ def build_client(config: AxonFlowLoggerConfig) -> Any:
     )
 
 
+MAX_IN_FLIGHT = 16
+
+
 class ClientPool:
     def __init__(self, config: AxonFlowLoggerConfig, injected: Any = None) -> None:
         self._config = config
@@ -37,6 +44,18 @@ class ClientPool:
         self._by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = (
             weakref.WeakKeyDictionary()
         )
+        self._gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def gate(self) -> asyncio.Semaphore:
+        """The in-flight cap for the running loop."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            with self._lock:
+                gate = self._gates.setdefault(loop, asyncio.Semaphore(MAX_IN_FLIGHT))
+        return gate
 
     @property
     def owns_clients(self) -> bool:

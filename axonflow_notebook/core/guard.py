@@ -8,7 +8,7 @@ refused outright (`PlatformRejected`), and the pipeline applies the policy.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Optional, TypeVar
 
 from .breaker import Admission, CircuitBreaker
 
@@ -72,8 +72,20 @@ async def guarded(
     breaker: CircuitBreaker,
     timeout: float,
     call: Callable[[], Awaitable[T]],
+    gate: Optional[asyncio.Semaphore] = None,
 ) -> T:
-    """Run `call()` bounded by `timeout`, admitted and judged by `breaker`."""
+    """Run `call()` bounded by `timeout`, admitted and judged by `breaker`.
+
+    With a `gate`, the call first waits for a slot; that wait is ours, not
+    AxonFlow's, so it is not part of the timeout.
+    """
+    if gate is None:
+        return await _guarded(breaker, timeout, call)
+    async with gate:
+        return await _guarded(breaker, timeout, call)
+
+
+async def _guarded(breaker: CircuitBreaker, timeout: float, call: Callable[[], Awaitable[T]]) -> T:
     admission = breaker.acquire()
     if admission is Admission.REFUSED:
         raise GovernanceUnavailable("breaker_open", "circuit breaker open; AxonFlow not contacted")

@@ -250,6 +250,7 @@ class AxonFlowLogger(CustomLogger):
                     self._governor.breaker, config.call_timeout_seconds,
                     lambda: client.pre_check(user_token=config.default_user_token, query=query,
                                              context=config.pre_check_context() or None),
+                    self._clients.gate(),
                 )
             except (GovernanceUnavailable, PlatformRejected) as exc:
                 _log.warning("AxonFlow audit-only pre-check failed: %s", exc)

@@ -76,6 +76,7 @@ class AxonFlowAuditSink:
                     latency_ms=payload.latency_ms,
                     metadata=metadata,
                 ),
+                gov.clients.gate(),
             )
         except GovernanceUnavailable as exc:
             return AuditOutcome(False, detail=exc.detail, skipped_reason=exc.reason)
@@ -134,6 +135,7 @@ class Governor:
                 self.breaker,
                 config.call_timeout_seconds,
                 lambda: client.pre_check(user_token=state.user_token, query=query, context=self._context),
+                self.clients.gate(),
             )
         except PlatformRejected as exc:
             raise PolicyDeniedError(f"AxonFlow rejected the request: {exc}") from exc
@@ -210,7 +212,8 @@ class Governor:
         )
         try:
             created = await guarded(
-                self.breaker, config.call_timeout_seconds, lambda: client.create_hitl_request(request)
+                self.breaker, config.call_timeout_seconds, lambda: client.create_hitl_request(request),
+                self.clients.gate(),
             )
         except (GovernanceUnavailable, PlatformRejected) as exc:
             emit(ApprovalDecided(emit.call_id, request_id="", status="error", comment=str(exc)))
