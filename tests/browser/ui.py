@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
 
 _CURRENT = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
 
@@ -96,7 +97,8 @@ def cell(page, index: int):
 
 
 def cell_output(page, index: int):
-    return cell(page, index).locator(".jp-OutputArea-output")
+    """The output area of cell `index` (all of its outputs)."""
+    return cell(page, index).locator(".jp-Cell-outputArea")
 
 
 def dump(value) -> str:
