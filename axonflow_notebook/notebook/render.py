@@ -268,7 +268,8 @@ def card(kind: str, title: str, body: str, *, tone: str = "mute", badges: Sequen
     return (
         f'<div class="{cls}" style="{FONT};color:{FG};border:1px solid '
         f'var(--jp-border-color2,#e0e0e0);border-left:4px solid {color};border-radius:4px;'
-        f'padding:6px 10px;margin:3px 0;background:var(--jp-layout-color1,transparent)">'
+        f'padding:6px 10px;margin:3px 0;line-height:1.45;'
+        f'background:var(--jp-layout-color1,transparent)">'
         f'<div style="font-weight:600;color:{color}">{esc(title)}{"".join(badges)}</div>'
         f"{body}</div>"
     )
@@ -277,7 +278,7 @@ def card(kind: str, title: str, body: str, *, tone: str = "mute", badges: Sequen
 def kv_table(rows: Iterable[tuple[str, str]]) -> str:
     """Label/value rows; values must already be safe HTML (use `esc`)."""
     cells = "".join(
-        f'<tr><td style="color:{FG2};padding:1px 12px 1px 0;vertical-align:top;white-space:nowrap;'
+        f'<tr style="background:transparent"><td style="color:{FG2};padding:1px 12px 1px 0;vertical-align:top;white-space:nowrap;'
         f'border:0;text-align:left">{esc(k)}</td><td style="padding:1px 0;border:0;text-align:left;'
         f'word-break:break-word">{v}</td></tr>'
         for k, v in rows
