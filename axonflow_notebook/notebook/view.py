@@ -194,8 +194,12 @@ class CodeCellView:
 
     def summary(self, results: list) -> Any:
         states = []
-        for i, result in enumerate(results):
-            view = self._views[i] if i < len(self._views) else None
+        results = list(results or [])
+        with self._lock:
+            views = list(self._views)
+        for i in range(max(len(results), len(views))):  # a call that never returned still shows
+            result = results[i] if i < len(results) else None
+            view = views[i] if i < len(views) else None
             if view is not None:
                 view._stop_ticker.set()
                 states.append(state_from_result(result, **view._info,

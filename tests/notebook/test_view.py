@@ -406,6 +406,17 @@ def test_code_cell_view_rows_and_summary():
     assert [c["decision"] for c in meta["axonflow"]["calls"]] == ["allowed", "blocked"]
 
 
+def test_code_cell_summary_keeps_calls_without_a_result():
+    cell = CodeCellView(None)
+    done = cell.call_view(prompt="one", model="m", backend="b", simulated=False)
+    broken = cell.call_view(prompt="two", model="m", backend="b", simulated=False)
+    done.handle(decision())
+    broken.handle(CallFailed("c2", "llm", "Timeout", "no answer"))
+    data, meta = cell.summary([result_of(done, text="hi")])._repr_mimebundle_()
+    assert data["text/html"].count("<details") == 2 and "Timeout" in data["text/html"]
+    assert [c["decision"] for c in meta["axonflow"]["calls"]] == ["allowed", "failed"]
+
+
 def test_code_cell_view_opens_a_held_call():
     cell = CodeCellView(Actions())
     cell.call_view(prompt="one", model="m", backend="b", simulated=False)
