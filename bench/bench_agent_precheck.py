@@ -11,7 +11,7 @@ body with Basic auth): 1 connection (p50/p99 from ``--latency``) and 32 connecti
 (requests/s, errors). Reports figures; it is not a test and asserts nothing.
 
     LITELLM_LOCAL_MODEL_COST_MAP=True AXONFLOW_TELEMETRY=off \\
-        .venv/bin/python bench/bench_agent_precheck.py [--duration 10]
+        .venv/bin/python bench/bench_agent_precheck.py [--duration 5] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,7 +127,8 @@ def wrk(url: str, script: str, connections: int, duration: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--bare-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_server:
@@ -139,13 +141,18 @@ def main() -> int:
     agent, agent_url = _start([sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
                                "--db", os.path.join(workdir, "bench.db")])
     bare, bare_url = _start([sys.executable, os.path.abspath(__file__), "--bare-server"])
+    servers = {"agent pre-check": agent_url, "bare Starlette route": bare_url}
+    runs: dict = {name: {"one": [], "many": []} for name in servers}
+    load_before = os.getloadavg()[0]
     try:
-        rows = []
-        for name, url in (("agent pre-check", agent_url), ("bare Starlette route", bare_url)):
+        for url in servers.values():
             wrk(url, script, 32, 2)  # warm-up
-            one = wrk(url, script, 1, args.duration)
-            many = wrk(url, script, 32, args.duration)
-            rows.append((name, one, many))
+        # Interleaved rounds, so a burst of load from other processes on a shared machine
+        # hits both servers alike; each figure is the median over the rounds.
+        for _ in range(args.rounds):
+            for connections, key in ((1, "one"), (32, "many")):
+                for name, url in servers.items():
+                    runs[name][key].append(wrk(url, script, connections, args.duration))
     finally:
         for proc in (agent, bare):
             proc.send_signal(signal.SIGINT)
@@ -155,14 +162,20 @@ def main() -> int:
                 proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\nPOST {PATH}, wrk {args.duration}s per run, loopback, {os.cpu_count()} CPUs")
+    def median(name: str, key: str, field: str) -> float:
+        return statistics.median(r[field] for r in runs[name][key])
+
+    print(f"\nPOST {PATH}, wrk, {args.rounds} interleaved rounds x {args.duration}s per run, medians; "
+          f"loopback, {os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"{'server':<22} {'1c p50 ms':>10} {'1c p99 ms':>10} {'1c req/s':>9} {'32c req/s':>10} {'32c p99 ms':>11} {'errors':>7}")
-    for name, one, many in rows:
-        print(f"{name:<22} {one['p50']:>10.3f} {one['p99']:>10.3f} {one['rps']:>9.0f} "
-              f"{many['rps']:>10.0f} {many['p99']:>11.2f} {one['errors'] + many['errors']:>7}")
-    agent_many, bare_many = rows[0][2], rows[1][2]
-    ratio = agent_many["rps"] / bare_many["rps"] if bare_many["rps"] else 0.0
-    print(f"agent / bare throughput at 32 connections: {ratio:.0%}")
+    for name in servers:
+        errors = sum(r["errors"] for key in ("one", "many") for r in runs[name][key])
+        print(f"{name:<22} {median(name, 'one', 'p50'):>10.3f} {median(name, 'one', 'p99'):>10.3f} "
+              f"{median(name, 'one', 'rps'):>9.0f} {median(name, 'many', 'rps'):>10.0f} "
+              f"{median(name, 'many', 'p99'):>11.2f} {errors:>7}")
+    agent_rps = median("agent pre-check", "many", "rps")
+    bare_rps = median("bare Starlette route", "many", "rps")
+    print(f"agent / bare throughput at 32 connections: {agent_rps / bare_rps:.0%}" if bare_rps else "")
     print(TARGETS)
     return 0
 
