@@ -173,8 +173,9 @@ class AxonFlowLogger(CustomLogger):
                 if loop is current:
                     await client.close()
                 elif not loop.is_closed() and loop.is_running():
-                    future = asyncio.run_coroutine_threadsafe(client.close(), loop)
-                    await asyncio.wrap_future(future)
+                    # Scheduled, not awaited: that loop's thread may be the one
+                    # blocked on us (a sync close() from a notebook cell).
+                    asyncio.run_coroutine_threadsafe(client.close(), loop)
             except Exception:
                 _log.debug("closing an AxonFlow client failed", exc_info=True)
 

@@ -7,6 +7,7 @@ their own when built from a config); results are the SDK's pydantic models.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional, Union
 
 from .clients import ClientPool
@@ -68,12 +69,27 @@ class GovernanceConsole:
         return await self._client().list_static_policies()
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            for _, client in self._pool.take_all():
-                try:
+        """Close the clients this console built (a logger's clients stay the logger's)."""
+        if self._pool is None:
+            return
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, client in self._pool.take_all():
+            try:
+                if loop is current:
                     await client.close()
-                except Exception:
-                    pass
+                elif not loop.is_closed() and loop.is_running():
+                    asyncio.run_coroutine_threadsafe(client.close(), loop)
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        """Sync `aclose` (runs on the sync bridge)."""
+        from .bridge import get_bridge
+
+        get_bridge().run(self.aclose())
 
 
 __all__ = ["GovernanceConsole"]

@@ -287,3 +287,15 @@ async def test_bad_credentials_fail_closed_even_when_fail_open(secured_agent, ca
     assert (await good.acompletion(**call())).choices[0].message.content == llm.reply
     await logger.aclose()
     await good.aclose()
+
+
+async def test_sync_close_inside_running_loop_does_not_deadlock(make_live_logger, gov_agent, call):
+    logger = make_live_logger()
+    await logger.acompletion(**call())  # a client bound to this loop
+    logger.completion(**call())  # and one on the bridge loop
+    console = GovernanceConsole(config_for(gov_agent.url, client_id="reviewer"))
+    assert await console.health()
+    started = time.monotonic()
+    logger.close()
+    console.close()
+    assert time.monotonic() - started < 2.0
