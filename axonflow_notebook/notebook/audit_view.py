@@ -51,7 +51,7 @@ def policy_names(details: Any) -> str:
             return details
     if isinstance(details, dict):
         for key in _POLICY_KEYS:
-            if details.get(key):
+            if key in details:
                 return policy_names(details[key])
         return short(json.dumps(details, default=str, ensure_ascii=False), 80)
     if isinstance(details, (list, tuple)):
