@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import threading
 import time
 import uuid
 from typing import Any, Optional
@@ -31,6 +33,32 @@ PRE_CHECK_PATH = "/api/policy/pre-check"
 # slows its own answer instead of stalling every other request on the event loop.
 INLINE_BODY_BYTES = 64 * 1024
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _ContextIds:
+    """Random (version 4) UUID strings from a pooled ``os.urandom`` read: one syscall per
+    256 ids instead of one per pre-check. Thread-safe (big bodies run on worker threads)."""
+
+    _SIZE = 16 * 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._offset = 0
+
+    def new(self) -> str:
+        with self._lock:
+            if self._offset >= len(self._pool):
+                self._pool, self._offset = os.urandom(self._SIZE), 0
+            raw = self._pool[self._offset: self._offset + 16]
+            self._offset += 16
+        h = raw.hex()
+        variant = "89ab"[raw[8] & 0x03]
+        return f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+_context_ids = _ContextIds()
 
 
 class AgentState:
@@ -151,7 +179,7 @@ def pre_check_answer(state: AgentState, authorization: str, raw: bytes) -> dict:
     client_id = identity.client_id or body_client
     ev = state.engine.evaluate(query)
     epoch = time.time()
-    context_id = str(uuid.uuid4())
+    context_id = _context_ids.new()
     expires_at = timestamps.format_epoch(epoch + CONTEXT_TTL_SECONDS)
     policies = list(ev.policy_ids)
     answer: dict[str, Any] = {
@@ -244,7 +272,7 @@ class FastPreCheck:
             status, payload = exc.status, exc.body()
         except Exception:  # never a traceback on the wire; same body as the app's 500
             status, payload = 500, {"success": False, "error": "internal error"}
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _ENCODER.encode(payload).encode("utf-8")
         await send(
             {
                 "type": "http.response.start",

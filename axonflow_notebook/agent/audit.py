@@ -45,7 +45,7 @@ def decision_row(
         user_email,
         "llm_chat",
         decision,
-        json.dumps(policies),
+        json.dumps(policies) if policies else "[]",
         block_reason,
         preview,
         hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest(),
