@@ -299,3 +299,14 @@ async def test_sync_close_inside_running_loop_does_not_deadlock(make_live_logger
     logger.close()
     console.close()
     assert time.monotonic() - started < 2.0
+
+
+async def test_console_audit_search_and_policies(make_live_logger, call):
+    logger = make_live_logger()
+    await logger.acompletion(**call())
+    console = GovernanceConsole(logger)
+    assert logger.breaker_state == "closed" and console.breaker_state == "closed"
+    page = await console.search_audit(limit=10)
+    assert page.entries
+    policies = await console.list_policies()
+    assert len(policies) > 0

@@ -231,3 +231,31 @@ async def test_from_client_aclose_leaves_client_open(make_logger, fake):
         pass
     await logger.aclose()
     assert not fake.closed
+
+
+async def test_audit_hook_and_custom_sink(make_logger, fake, call):
+    from axonflow_notebook.core.audit import AuditOutcome
+
+    logger = make_logger()
+    seen = []
+    remove = logger.add_audit_hook(lambda payload, outcome: seen.append((payload, outcome)))
+    await logger.acompletion(**call())
+    payload, outcome = seen[0]
+    assert payload.context_id == "ctx-1" and payload.model == "openai/test-model"
+    assert outcome.delivered and outcome.audit_id == "audit-1"
+
+    class Journal:
+        def __init__(self):
+            self.payloads = []
+
+        async def deliver(self, payload):
+            self.payloads.append(payload)
+            return AuditOutcome(True, audit_id="local-1")
+
+    journal = Journal()
+    logger.audit_sink = journal
+    result = await logger.agovern(**call())
+    assert result.audit_id == "local-1" and len(journal.payloads) == 1 and len(fake.audits) == 1
+    remove()
+    await logger.acompletion(**call())
+    assert len(seen) == 2
