@@ -56,7 +56,7 @@ def test_load_ext_is_fast_and_imports_nothing_heavy():
     )
     env = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", AXONFLOW_TELEMETRY="off")
     times = []
-    for _ in range(2):  # best of two: the first run may pay for a cold disk cache
+    for _ in range(3):  # best of three: a run may pay for a cold disk cache or a busy CPU
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                              env=env, check=True).stdout.split()
         times.append(float(out[0]))

@@ -80,23 +80,27 @@ def _magics(ip):
     return ip.magics_manager.registry["GovernedMagics"]
 
 
-def _buttons(widget, description):
+def _all_widgets(widget):
     import ipywidgets
 
-    found, stack, seen = [], [widget], set()
+    found, stack, seen = [], [widget] if widget is not None else [], set()
     while stack:
         w = stack.pop()
         if id(w) in seen:
             continue
         seen.add(id(w))
-        if isinstance(w, ipywidgets.Button) and w.description == description:
-            found.append(w)
-        for name in ("children",):
-            stack.extend(getattr(w, name, ()) or ())
-        for value in getattr(w, "__dict__", {}).values():
-            if isinstance(value, ipywidgets.Widget):
-                stack.append(value)
+        found.append(w)
+        stack.extend(getattr(w, "children", ()) or ())
+        stack.extend(v for v in getattr(w, "__dict__", {}).values()
+                     if isinstance(v, ipywidgets.Widget))
     return found
+
+
+def _buttons(widget, description):
+    import ipywidgets
+
+    return [w for w in _all_widgets(widget)
+            if isinstance(w, ipywidgets.Button) and w.description == description]
 
 
 def test_allowed_call_binds_result_and_name(ip, published):
@@ -315,6 +319,48 @@ def test_terminal_ipython_prints_text_lines(tmp_path):
     assert "decision: allowed" in out
     assert "project-nightingale" in out.lower()
     assert "VBox(" not in out and "widget" not in out.lower()
+
+
+def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, published, tmp_path):
+    """Against an endpoint (not the embedded dev agent) the requester may not approve."""
+    import ipywidgets
+
+    from axonflow_notebook.agent import EmbeddedAgent
+
+    magics = _magics(ip)
+    seen: dict = {}
+    stop = threading.Event()
+
+    def watch():  # the live view only exists while the cell waits
+        while not stop.is_set():
+            for data, _, _ in list(published):
+                view = data.get("application/vnd.jupyter.widget-view+json")
+                widget = ipywidgets.widgets.widget._instances.get(view["model_id"]) if view else None
+                buttons = _buttons(widget, "Approve") if widget else []
+                notes = [w.value for w in _all_widgets(widget)
+                         if isinstance(w, ipywidgets.HTML) and "reviewer_id" in (w.value or "")]
+                if buttons and notes:
+                    seen.update(disabled=all(b.disabled for b in buttons), note=notes[0])
+            time.sleep(0.1)
+
+    with EmbeddedAgent(port=0, db_path=str(tmp_path / "remote.db"), policies=str(POLICIES)) as remote:
+        magics.endpoint = remote.url
+        magics.client_id = "analyst-notebook"
+        magics.approval_max_wait_seconds = 3
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            out = ip.run_cell("%%governed --no-raise\nPrepare a wire transfer of 3 EUR.")
+            assert out.error_in_exec is None, out.error_in_exec
+            assert type(ip.user_ns["_governed"].error).__name__ == "ApprovalTimeout"
+        finally:
+            stop.set()
+            watcher.join(2)
+            magics.endpoint = ""
+            magics.client_id = ""
+            magics.approval_max_wait_seconds = 20
+    assert seen.get("disabled") is True, seen
+    assert "reviewer queue" in seen["note"] or "%axonflow queue" in seen["note"]
 
 
 def test_unload_stops_the_agent_and_reload_starts_lazily(ip):
