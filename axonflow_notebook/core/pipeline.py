@@ -101,6 +101,32 @@ class CallState:
         self.user_token = user_token
 
 
+def user_label(token: Optional[str]) -> Optional[str]:
+    """Who asked, for the HITL row a reviewer reads: never the credential itself.
+
+    The reference integration sends the raw user token as `user_id`, which stores a bearer
+    token in the approval queue and shows it to every reviewer. We send the JWT's `sub` claim
+    (read, not verified) when there is one, else a short fingerprint of the token.
+    """
+    if not token or token == "anonymous":
+        return None
+    parts = token.split(".")
+    if len(parts) == 3:
+        try:
+            import base64
+            import json
+
+            claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+            subject = claims.get("sub") if isinstance(claims, dict) else None
+            if isinstance(subject, str) and subject.strip() and subject != token:
+                return subject.strip()[:255]
+        except Exception:
+            pass
+    import hashlib
+
+    return "user-" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
 class Governor:
     def __init__(self, config: AxonFlowLoggerConfig, clients: ClientPool) -> None:
         self.config = config
@@ -202,7 +228,7 @@ class Governor:
         token = state.user_token
         request = HITLCreateInput(
             client_id=config.client_id,
-            user_id=token[:255] if token and token != "anonymous" else None,
+            user_id=user_label(token),
             original_query=query[:4000],
             request_type=REQUEST_TYPE,
             request_context={"model": state.model},
