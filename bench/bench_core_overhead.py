@@ -171,6 +171,63 @@ def run_sync(calls, kwargs, ours, ref):
     return samples, errors
 
 
+async def floor(agent, n=200):
+    """Raw HTTP round trips to the agent (no SDK, no pipeline): what any client pays."""
+    body = {"user_token": "anonymous", "client_id": "bench", "query": "benchmark question",
+            "data_sources": [], "context": None}
+    out = {}
+    async with httpx.AsyncClient() as client:
+        for name, fn in (("GET /health", lambda: client.get(agent.url + "/health")),
+                         ("POST /api/policy/pre-check", lambda: client.post(agent.url + "/api/policy/pre-check", json=body))):
+            for _ in range(20):
+                await fn()
+            samples = []
+            for _ in range(n):
+                start = time.perf_counter()
+                await fn()
+                samples.append(time.perf_counter() - start)
+            out[name] = (pct(samples, 50) * 1000, pct(samples, 95) * 1000)
+    return out
+
+
+async def pipeline_cost(n=2000):
+    """Our pipeline's own CPU per call: injected no-op client, LiteLLM call stubbed."""
+    from axonflow_notebook.core import pipeline as pl
+
+    class Instant:
+        async def pre_check(self, **kw):
+            class R:
+                context_id, approved, policies, block_reason, requires_redaction, approved_data = "c", True, [], None, False, {}
+            return R
+
+        async def audit_llm_call(self, **kw):
+            class A:
+                audit_id = "a"
+            return A
+
+    logger = AxonFlowLogger.from_client(Instant(), AxonFlowLoggerConfig(endpoint="http://x", client_id="c"))
+    response = await litellm.acompletion(model="openai/test-model", messages=[{"role": "user", "content": "x"}],
+                                         mock_response="ok")
+    real = litellm.acompletion
+
+    async def stub(**kw):
+        return response
+
+    litellm.acompletion = stub
+    try:
+        kw = {"model": "openai/test-model", "messages": [{"role": "user", "content": "x"}]}
+        for _ in range(100):
+            await logger.acompletion(**kw)
+        samples = []
+        for _ in range(n):
+            start = time.perf_counter()
+            await logger.acompletion(**kw)
+            samples.append(time.perf_counter() - start)
+    finally:
+        litellm.acompletion = real
+    return pct(samples, 50) * 1000, pct(samples, 95) * 1000
+
+
 async def concurrent(ours, kwargs, n=200):
     """n concurrent governed calls; also counts how many were fully governed."""
     from collections import Counter
@@ -255,6 +312,8 @@ def main() -> None:
                         + (s_errors["axonflow-litellm completion"], len(s_samples["axonflow-litellm completion"])))
 
         failures, counts, elapsed = asyncio.run(concurrent(ours, kwargs))
+        floors = asyncio.run(floor(agent))
+        own = asyncio.run(pipeline_cost())
 
         where = "in-process threads" if args.in_process else "separate processes"
         print(f"\nGovernance overhead vs bare LiteLLM (loopback LLM + embedded agent in {where}), "
@@ -262,6 +321,13 @@ def main() -> None:
         print(f"{'variant':32} {'p50 ms':>8} {'p95 ms':>8} {'ovh p50':>8} {'ovh p95':>8} {'errors':>7} {'n':>5}")
         for name, p50, p95, o50, o95, errs, n in rows:
             print(f"{name:32} {p50:8.2f} {p95:8.2f} {o50:8.2f} {o95:8.2f} {errs:7d} {n:5d}")
+        for name, (p50, p95) in floors.items():
+            print(f"floor, raw HTTP {name:28} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+        print(f"our pipeline's own cost (no network, LiteLLM stubbed): p50 {own[0]:.3f} ms  p95 {own[1]:.3f} ms")
+        try:
+            print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        except OSError:
+            pass
         print(f"ours sync: {ours_audits} audits recorded for {args.sync_calls + 10} governed calls (+warm-up)")
         if ref_note:
             print(ref_note)
