@@ -117,6 +117,8 @@ def axonflow_arguments(func: Callable) -> Callable:
         argument("--limit", type=int, default=20, help="audit: entries per page."),
         argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                  help="audit: filter, e.g. --filter status=blocked (repeatable)."),
+        argument("--local", action="store_true",
+                 help="audit: this machine's audit journal, undelivered records marked."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)

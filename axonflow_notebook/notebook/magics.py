@@ -37,9 +37,26 @@ class Runtime:
     def __init__(self, settings: GovernedSettings) -> None:
         self.backends = BackendHolder(settings)
         self.session = Session()
+        self.settings = settings
 
     def backend(self) -> Backend:
-        return self.backends.get()
+        backend = self.backends.get()
+        journal = self.journal()
+        if journal is not None:
+            journal.attach(backend.logger)  # idempotent; a reconnect brings a new logger
+        return backend
+
+    def journal(self) -> Any:
+        """The local audit journal in the data dir (AXONFLOW_JOURNAL=off disables it)."""
+        import os
+
+        if os.environ.get("AXONFLOW_JOURNAL", "").strip().lower() in ("off", "0", "false", "no"):
+            return None
+        from pathlib import Path
+
+        from ..core.journal import default_journal
+
+        return default_journal(Path(self.settings.effective_data_dir()).expanduser() / "journal.sqlite3")
 
     def close(self) -> None:
         self.backends.close()
@@ -134,12 +151,19 @@ class GovernedMagics(Magics, GovernedSettings):
     @axonflow_arguments
     @line_magic
     def axonflow(self, line: str) -> Any:
-        """AxonFlow from the notebook: status, policies, audit [--limit N] [--filter K=V], queue."""
+        """AxonFlow from the notebook: status, policies, audit [--limit N] [--filter K=V] [--local], queue."""
         from IPython.core.magic_arguments import parse_argstring
 
         args = parse_argstring(self.axonflow, line)
         if args.command == "audit" and args.limit <= 0:
             raise UsageError("--limit must be a positive integer")
+        if args.command == "audit" and args.local:
+            from .journal_view import journal_table
+
+            journal = self.runtime.journal()
+            if journal is None:
+                raise UsageError("the local audit journal is off (AXONFLOW_JOURNAL=off)")
+            return journal_table(journal.records(limit=args.limit), str(journal.path))
         filters = parse_filters(args.filter)
         backend = self.runtime.backend()
         if args.command == "status":

@@ -319,3 +319,24 @@ async def test_no_context_calls_are_not_applicable(tmp_path):
     await stub.audit_sink.deliver(_payload("n1", context_id=None))
     assert journal.records()[0]["delivery"] == "not_applicable"
     journal.close()
+
+
+def test_axonflow_audit_local_shows_the_journal(shell, fault_endpoint, llm, monkeypatch):
+    """An ungoverned fail-open cell lands in the journal; `%axonflow audit --local` shows it, escaped."""
+    magics = shell.magics_manager.registry["GovernedMagics"]
+    monkeypatch.setenv("AXONFLOW_ENDPOINT", fault_endpoint("stopped"))
+    magics.runtime.close()
+    magics.call_timeout_seconds = 0.3
+    magics.fail_open = True
+    try:
+        out = shell.run_cell("%%governed --model openai/test-model --format text\nhello")
+        assert out.error_in_exec is None, out.error_in_exec
+        journal = magics.runtime.journal()
+        journal._execute("UPDATE calls SET model = '<script>alert(1)</script>' WHERE rowid = "
+                         "(SELECT MAX(rowid) FROM calls)")
+        view = shell.run_line_magic("axonflow", "audit --local --limit 5")
+    finally:
+        magics.runtime.close()
+    assert journal.path.parent == Path(magics.data_dir)
+    assert "ungoverned" in view.plain and "not applicable: ungoverned (fail-open): unreachable" in view.plain
+    assert "<script>" not in view.html and "&lt;script&gt;" in view.html
