@@ -65,8 +65,19 @@ class GovernanceConsole:
 
         return await self._client().search_audit_logs(AuditSearchRequest(limit=limit, offset=offset, **filters))
 
-    async def list_policies(self) -> Any:
-        return await self._client().list_static_policies()
+    async def list_policies(self, page_size: int = 100) -> list:
+        """Every effective policy: the API pages (20 by default), so walk all pages."""
+        from axonflow.policies import ListStaticPoliciesOptions
+
+        client = self._client()
+        policies: list = []
+        while True:
+            page = await client.list_static_policies(
+                ListStaticPoliciesOptions(limit=page_size, offset=len(policies))
+            )
+            policies.extend(page)
+            if len(page) < page_size:
+                return policies
 
     async def aclose(self) -> None:
         """Close the clients this console built (a logger's clients stay the logger's)."""

@@ -190,7 +190,13 @@ class GovernedMagics(Magics, GovernedSettings):
 
         if not decider.can_decide:
             print(decider.reason)
-        queue = ReviewerQueue(backend.approval_console(), decider.reviewer_id, decider.reviewer_email)
+        queue = ReviewerQueue(
+            backend.approval_console(),
+            decider.reviewer_id,
+            decider.reviewer_email,
+            can_decide=decider.can_decide,
+            disabled_reason=decider.reason,
+        )
         display(queue.widget)
         return None
 
