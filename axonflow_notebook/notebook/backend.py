@@ -179,7 +179,7 @@ class BackendHolder:
     def get(self) -> Backend:
         with self._lock:
             if self._backend is None:
-                from ..agent.server import AgentConfigError
+                from ..agent import AgentConfigError
 
                 try:
                     self._backend = start_backend(self._settings, self._say)
