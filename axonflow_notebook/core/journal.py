@@ -147,7 +147,8 @@ class Journal:
             inner = inner.inner
         sink = JournalSink(self, inner, endpoint)
         logger.audit_sink = sink
-        unsubscribe = logger.subscribe(lambda event: self.record_event(event, endpoint))
+        fail_open = bool(getattr(logger.config, "fail_open", True))
+        unsubscribe = logger.subscribe(lambda event: self.record_event(event, endpoint, fail_open))
         self._deliverers[endpoint] = (inner, _sdk_verifier(logger, self.verify_timeout_seconds))
         self._ensure_worker()
 
@@ -171,79 +172,86 @@ class Journal:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def _ensure_row(self, call_id: str, endpoint: str, at: float) -> None:
-        self._execute("INSERT OR IGNORE INTO calls (call_id, created_at, endpoint) VALUES (?, ?, ?)",
-                      (call_id, at, endpoint))
+    def _upsert(self, call_id: str, endpoint: str, at: float, **values: Any) -> None:
+        """One statement per event: create the call's row or fold `values` into it."""
+        cols = ", ".join(values)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in values)
+        self._execute(
+            f"INSERT INTO calls (call_id, created_at, endpoint, {cols}) VALUES (?, ?, ?{', ?' * len(values)}) "
+            f"ON CONFLICT(call_id) DO UPDATE SET {sets}", (call_id, at, endpoint, *values.values()))
 
-    def record_event(self, event: GovernanceEvent, endpoint: str) -> None:
+    def record_event(self, event: GovernanceEvent, endpoint: str, fail_open: bool = True) -> None:
         """Fold one event into its call's row (a listener: never raises into the call)."""
         try:
-            self._record(event, endpoint)
+            self._record(event, endpoint, fail_open)
         except Exception:
             _log.warning("audit journal: could not record %s", type(event).__name__, exc_info=True)
 
-    def _record(self, event: GovernanceEvent, endpoint: str) -> None:
-        cid = event.call_id
+    def _record(self, event: GovernanceEvent, endpoint: str, fail_open: bool) -> None:
+        cid, at = event.call_id, event.at
         if isinstance(event, DecisionMade):
-            self._ensure_row(cid, endpoint, event.at)
-            issued = event.at - event.latency_ms / 1000.0  # no later than AxonFlow's own clock
-            self._execute(
-                "UPDATE calls SET decision = ?, policies = ?, block_reason = ?, context_id = ?, "
-                "expires_at = ? WHERE call_id = ?",
-                (event.status, json.dumps(list(event.policies)), event.block_reason, event.context_id,
-                 issued + self.context_ttl_seconds if event.context_id else None, cid))
-        elif isinstance(event, GovernanceSkipped):
-            if event.stage != "pre_check":
-                return  # an audit-stage skip is settled by the sink
-            self._ensure_row(cid, endpoint, event.at)
-            self._execute(
-                "UPDATE calls SET decision = 'ungoverned', delivery = 'not_applicable', reason = ? "
-                "WHERE call_id = ?", (f"ungoverned (fail-open): {event.reason}", cid))
+            issued = at - event.latency_ms / 1000.0  # no later than AxonFlow's own clock
+            self._upsert(cid, endpoint, at, decision=event.status, policies=json.dumps(list(event.policies)),
+                         block_reason=event.block_reason, context_id=event.context_id,
+                         expires_at=issued + self.context_ttl_seconds if event.context_id else None)
+        elif isinstance(event, GovernanceSkipped) and event.stage == "pre_check":
+            # (an audit-stage skip is settled by the sink)
+            mode = "ungoverned (fail-open)" if fail_open else "refused (fail-closed)"
+            self._upsert(cid, endpoint, at, decision=mode.split()[0], delivery="not_applicable",
+                         reason=f"{mode}: AxonFlow {event.reason}")
         elif isinstance(event, ApprovalDecided):
-            self._ensure_row(cid, endpoint, event.at)
-            self._execute("UPDATE calls SET decision = ? WHERE call_id = ?",
-                          (f"needs_approval: {event.status}", cid))
+            self._upsert(cid, endpoint, at, decision=f"needs_approval: {event.status}")
         elif isinstance(event, CompletionFinished):
-            self._ensure_row(cid, endpoint, event.at)
-            self._execute(
-                "UPDATE calls SET model = ?, provider = ?, prompt_tokens = ?, completion_tokens = ?, "
-                "total_tokens = ?, cost_usd = ?, latency_ms = ? WHERE call_id = ?",
-                (event.model, event.provider, event.prompt_tokens, event.completion_tokens,
-                 event.total_tokens, event.cost_usd, event.latency_ms, cid))
+            self._upsert(cid, endpoint, at, model=event.model, provider=event.provider,
+                         prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
+                         total_tokens=event.total_tokens, cost_usd=event.cost_usd, latency_ms=event.latency_ms)
         elif isinstance(event, CallFailed):
-            self._ensure_row(cid, endpoint, event.at)
             before_llm = event.stage in ("pre_check", "approval")
+            error = f"{event.error_type}: {event.message}"[:1000]
+            policies = json.dumps(list(event.policies))
             self._execute(
-                "UPDATE calls SET error = ?, "
-                "decision = CASE WHEN ? AND (decision IS NULL OR decision = 'ungoverned') "
-                "THEN 'refused' ELSE decision END, "
+                "INSERT INTO calls (call_id, created_at, endpoint, error, decision, delivery, reason, policies) "
+                "VALUES (?, ?, ?, ?, CASE WHEN ? THEN 'refused' END, 'not_applicable', "
+                "CASE WHEN ? THEN 'refused before the LLM call; no AxonFlow context' END, ?) "
+                "ON CONFLICT(call_id) DO UPDATE SET error = excluded.error, "
+                "decision = CASE WHEN ? AND decision IS NULL THEN 'refused' ELSE decision END, "
                 "delivery = CASE WHEN ? THEN 'not_applicable' ELSE COALESCE(delivery, 'not_applicable') END, "
-                "reason = CASE WHEN ? THEN ? ELSE reason END, "
-                "policies = COALESCE(policies, ?) WHERE call_id = ?",
-                (f"{event.error_type}: {event.message}"[:1000], before_llm, before_llm, before_llm,
-                 "stopped before the LLM call; AxonFlow holds the pre-check decision, nothing more to audit",
-                 json.dumps(list(event.policies)), cid))
+                "reason = CASE WHEN NOT ? OR decision IN ('ungoverned', 'refused') THEN reason "
+                "WHEN context_id IS NULL THEN 'refused before the LLM call; no AxonFlow context' "
+                "ELSE 'stopped before the LLM call; AxonFlow holds the pre-check decision' END, "
+                "policies = COALESCE(policies, excluded.policies)",
+                (cid, at, endpoint, error, before_llm, before_llm, policies, before_llm, before_llm, before_llm))
 
     # ----- delivery state -----------------------------------------------
 
-    def stage(self, payload: AuditPayload, endpoint: str) -> None:
-        """Keep the audit record before it is sent, so a crash cannot lose it."""
+    def stage(self, payload: AuditPayload, endpoint: str) -> bool:
+        """Keep the audit record before it is sent, so a crash cannot lose it.
+
+        A record with a context is claimed for this first send at once (`sending`);
+        True when the caller should send it.
+        """
         now = time.time()
-        self._ensure_row(payload.call_id, endpoint, now)
         blob = json.dumps(dataclasses.asdict(payload), default=str)
-        if payload.context_id:
+        if not payload.context_id:
             self._execute(
-                "UPDATE calls SET payload = ?, context_id = ?, model = COALESCE(model, ?), "
-                "provider = COALESCE(provider, ?), delivery = 'pending', reason = NULL, "
-                "expires_at = COALESCE(expires_at, ?) WHERE call_id = ? AND delivery IS NULL",
-                (blob, payload.context_id, payload.model, payload.provider,
-                 now + self.context_ttl_seconds, payload.call_id))
-        else:
-            self._execute(
-                "UPDATE calls SET payload = ?, model = COALESCE(model, ?), provider = COALESCE(provider, ?), "
-                "delivery = 'not_applicable', reason = COALESCE(reason, ?) WHERE call_id = ?",
-                (blob, payload.model, payload.provider, "no AxonFlow context to audit against",
-                 payload.call_id))
+                "INSERT INTO calls (call_id, created_at, endpoint, payload, model, provider, delivery, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'not_applicable', ?) ON CONFLICT(call_id) DO UPDATE SET "
+                "payload = excluded.payload, model = COALESCE(model, excluded.model), "
+                "provider = COALESCE(provider, excluded.provider), delivery = 'not_applicable', "
+                "reason = COALESCE(reason, excluded.reason)",
+                (payload.call_id, now, endpoint, blob, payload.model, payload.provider,
+                 "no AxonFlow context to audit against"))
+            return False
+        cursor = self._execute(
+            "INSERT INTO calls (call_id, created_at, endpoint, payload, context_id, model, provider, delivery, "
+            "expires_at, attempts, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?, 1, ?) "
+            "ON CONFLICT(call_id) DO UPDATE SET payload = excluded.payload, context_id = excluded.context_id, "
+            "model = COALESCE(model, excluded.model), provider = COALESCE(provider, excluded.provider), "
+            "delivery = 'sending', reason = NULL, expires_at = COALESCE(expires_at, excluded.expires_at), "
+            "attempts = attempts + 1, claimed_at = excluded.claimed_at WHERE delivery IS NULL",
+            (payload.call_id, now, endpoint, blob, payload.context_id, payload.model, payload.provider,
+             now + self.context_ttl_seconds, now))
+        return cursor.rowcount == 1
 
     def claim(self, call_id: str) -> bool:
         """pending → sending, atomically (also across processes sharing the file)."""
@@ -429,14 +437,14 @@ class JournalSink:
     async def deliver(self, payload: AuditPayload) -> AuditOutcome:
         journal = self.journal
         try:
-            journal.stage(payload, self.endpoint)
+            claimed = journal.stage(payload, self.endpoint)
         except Exception:
             _log.warning("audit journal: could not stage call %s", payload.call_id, exc_info=True)
             return await self.inner.deliver(payload)
         if not payload.context_id:
             return await self.inner.deliver(payload)
-        if not journal.claim(payload.call_id):
-            return AuditOutcome(False, detail="audit already being delivered")
+        if not claimed:
+            return AuditOutcome(False, detail="audit already in the local journal")
         try:
             outcome = await self.inner.deliver(payload)
         except BaseException:

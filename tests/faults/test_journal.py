@@ -141,7 +141,7 @@ async def test_200_calls_through_two_outages(tmp_path, llm, short_contexts, make
     for row in by_state["undelivered"]:
         assert delivery_text(row).startswith("undelivered: context expired before AxonFlow acknowledged")
     for row in by_state["not_applicable"]:
-        assert row["decision"] == "ungoverned" and row["reason"] == "ungoverned (fail-open): unreachable"
+        assert row["decision"] == "ungoverned" and row["reason"] == "ungoverned (fail-open): AxonFlow unreachable"
         assert row["context_id"] is None
     assert all(r["model"] == "openai/test-model" and r["total_tokens"] for r in records)
 
@@ -338,5 +338,27 @@ def test_axonflow_audit_local_shows_the_journal(shell, fault_endpoint, llm, monk
     finally:
         magics.runtime.close()
     assert journal.path.parent == Path(magics.data_dir)
-    assert "ungoverned" in view.plain and "not applicable: ungoverned (fail-open): unreachable" in view.plain
+    assert "ungoverned" in view.plain and "not applicable: ungoverned (fail-open): AxonFlow unreachable" in view.plain
     assert "<script>" not in view.html and "&lt;script&gt;" in view.html
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("stopped", "refused (fail-closed): AxonFlow unreachable"),
+    ("http_503", "refused (fail-closed): AxonFlow server_error"),
+    ("http_401", "refused before the LLM call; no AxonFlow context"),
+])
+async def test_refused_calls_are_journaled(tmp_path, fault_endpoint, llm, fault, reason):
+    from axonflow_notebook.core.errors import PolicyDeniedError
+    from axonflow_notebook.core.logger import AxonFlowLogger
+
+    journal = _journal(tmp_path)
+    logger = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=fault_endpoint(fault), client_id="j",
+                                                 fail_open=False, call_timeout_seconds=0.3))
+    journal.attach(logger)
+    with pytest.raises(PolicyDeniedError):
+        await logger.acompletion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "hi"}])
+    await logger.aclose()
+    [row] = journal.records()
+    assert (row["decision"], row["delivery"], row["reason"]) == ("refused", "not_applicable", reason)
+    assert row["error"].startswith("PolicyDeniedError") and llm.count == 0
+    journal.close()
