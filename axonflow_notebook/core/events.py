@@ -30,6 +30,7 @@ class DecisionMade(_Event):
     latency_ms: float
     requires_redaction: bool = False
     backend: str = ""  # the AxonFlow endpoint URL (no credentials)
+    expires_at: Optional[str] = None  # when AxonFlow stops accepting the audit for this context
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class CallFailed(_Event):
     error_type: str
     message: str
     policies: Tuple[str, ...] = ()
+    model: str = ""
 
 
 GovernanceEvent = Union[

@@ -180,6 +180,19 @@ class Journal:
             f"INSERT INTO calls (call_id, created_at, endpoint, {cols}) VALUES (?, ?, ?{', ?' * len(values)}) "
             f"ON CONFLICT(call_id) DO UPDATE SET {sets}", (call_id, at, endpoint, *values.values()))
 
+    def _expiry(self, event: DecisionMade) -> float:
+        """The pre-check's own `expires_at`; else issue time (no later than AxonFlow's) + TTL."""
+        raw = getattr(event, "expires_at", None)
+        if raw:
+            try:
+                from datetime import datetime, timezone
+
+                parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+            except ValueError:
+                pass
+        return event.at - event.latency_ms / 1000.0 + self.context_ttl_seconds
+
     def record_event(self, event: GovernanceEvent, endpoint: str, fail_open: bool = True) -> None:
         """Fold one event into its call's row (a listener: never raises into the call)."""
         try:
@@ -190,10 +203,9 @@ class Journal:
     def _record(self, event: GovernanceEvent, endpoint: str, fail_open: bool) -> None:
         cid, at = event.call_id, event.at
         if isinstance(event, DecisionMade):
-            issued = at - event.latency_ms / 1000.0  # no later than AxonFlow's own clock
             self._upsert(cid, endpoint, at, decision=event.status, policies=json.dumps(list(event.policies)),
                          block_reason=event.block_reason, context_id=event.context_id,
-                         expires_at=issued + self.context_ttl_seconds if event.context_id else None)
+                         expires_at=self._expiry(event) if event.context_id else None)
         elif isinstance(event, GovernanceSkipped) and event.stage == "pre_check":
             # (an audit-stage skip is settled by the sink)
             mode = "ungoverned (fail-open)" if fail_open else "refused (fail-closed)"
@@ -210,17 +222,19 @@ class Journal:
             error = f"{event.error_type}: {event.message}"[:1000]
             policies = json.dumps(list(event.policies))
             self._execute(
-                "INSERT INTO calls (call_id, created_at, endpoint, error, decision, delivery, reason, policies) "
-                "VALUES (?, ?, ?, ?, CASE WHEN ? THEN 'refused' END, 'not_applicable', "
-                "CASE WHEN ? THEN 'refused before the LLM call; no AxonFlow context' END, ?) "
+                "INSERT INTO calls (call_id, created_at, endpoint, error, decision, delivery, reason, policies, "
+                "model) VALUES (?, ?, ?, ?, CASE WHEN ? THEN 'refused' END, 'not_applicable', "
+                "CASE WHEN ? THEN 'refused before the LLM call; no AxonFlow context' END, ?, NULLIF(?, '')) "
                 "ON CONFLICT(call_id) DO UPDATE SET error = excluded.error, "
+                "model = COALESCE(model, excluded.model), "
                 "decision = CASE WHEN ? AND decision IS NULL THEN 'refused' ELSE decision END, "
                 "delivery = CASE WHEN ? THEN 'not_applicable' ELSE COALESCE(delivery, 'not_applicable') END, "
                 "reason = CASE WHEN NOT ? OR decision IN ('ungoverned', 'refused') THEN reason "
                 "WHEN context_id IS NULL THEN 'refused before the LLM call; no AxonFlow context' "
                 "ELSE 'stopped before the LLM call; AxonFlow holds the pre-check decision' END, "
                 "policies = COALESCE(policies, excluded.policies)",
-                (cid, at, endpoint, error, before_llm, before_llm, policies, before_llm, before_llm, before_llm))
+                (cid, at, endpoint, error, before_llm, before_llm, policies, getattr(event, "model", ""),
+                 before_llm, before_llm, before_llm))
 
     # ----- delivery state -----------------------------------------------
 

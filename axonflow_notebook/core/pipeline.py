@@ -148,7 +148,7 @@ class Governor:
         except BaseException as exc:
             if emit.active:
                 emit(CallFailed(emit.call_id, stage=state.stage, error_type=type(exc).__name__,
-                                message=str(exc)[:500], policies=tuple(state.policies)))
+                                message=str(exc)[:500], policies=tuple(state.policies), model=model))
             raise
 
     async def _admit(self, state: CallState, kwargs: Dict[str, Any]) -> None:
@@ -189,6 +189,7 @@ class Governor:
                 latency_ms=(time.perf_counter() - started) * 1000.0,
                 requires_redaction=bool(getattr(pre, "requires_redaction", False)),
                 backend=config.endpoint,
+                expires_at=getattr(pre, "expires_at", None),
             ))
         if not pre.approved:
             if not needs_approval:

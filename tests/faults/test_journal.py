@@ -361,4 +361,5 @@ async def test_refused_calls_are_journaled(tmp_path, fault_endpoint, llm, fault,
     [row] = journal.records()
     assert (row["decision"], row["delivery"], row["reason"]) == ("refused", "not_applicable", reason)
     assert row["error"].startswith("PolicyDeniedError") and llm.count == 0
+    assert row["model"] == "openai/test-model"
     journal.close()
