@@ -1,0 +1,218 @@
+"""Hostile text end to end: from a policy file, a prompt, the model's answer and a reviewer's
+comment, through the real agent and `%%governed`, into every bundle the cell displays.
+
+The renderers' own XSS corpus tests (tests/notebook/test_render.py, test_queue.py,
+test_audit_view.py) feed events directly; here the same payloads take the real path, so a field
+that reaches a widget or the static summary by some route the unit tests did not imagine is
+still checked. Nothing that comes out may be executable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebook"))
+from test_render import assert_inert, assert_inert_markdown  # noqa: E402
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "[click](javascript:alert(1))",
+    "<b onmouseover='alert(1)'>broken",
+    "user\u202egnp.exe <iframe src=javascript:alert(1)>",
+]
+HOSTILE = " ".join(PAYLOADS)
+
+
+def _policy_file(path: Path) -> Path:
+    def q(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    path.write_text(
+        "policies:\n"
+        "  - id: xss-block\n"
+        f"    name: {q('Blocked ' + HOSTILE)}\n"
+        "    category: custom\n"
+        "    pattern: '(?i)zebra-blocker'\n"
+        "    action: block\n"
+        "    severity: high\n"
+        f"    description: {q('Reason ' + HOSTILE)}\n"
+        "  - id: xss-hold\n"
+        f"    name: {q('Held ' + HOSTILE)}\n"
+        "    category: custom\n"
+        "    pattern: '(?i)zebra-hold'\n"
+        "    action: require_approval\n"
+        "    severity: high\n"
+        f"    description: {q('Hold ' + HOSTILE)}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    import ipywidgets
+    from ipywidgets.widgets.tests import utils
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from axonflow_notebook.testing.openai_server import OpenAITestServer
+
+    tmp = tmp_path_factory.mktemp("xss")
+    llm = OpenAITestServer(reply="Answer: " + HOSTILE).start()
+    mp = pytest.MonkeyPatch()
+    for key in ("AXONFLOW_ENDPOINT", "AXONFLOW_CLIENT_ID", "AXONFLOW_CLIENT_SECRET", "AXONFLOW_POLICIES"):
+        mp.delenv(key, raising=False)
+    mp.setenv("OPENAI_API_KEY", "sk-test")
+    mp.setenv("OPENAI_API_BASE", llm.url + "/v1")
+    mp.setenv("OPENAI_BASE_URL", llm.url + "/v1")
+    original_repr = ipywidgets.Widget._repr_mimebundle_
+    utils.setup_test_comm()
+    ipywidgets.Widget._repr_mimebundle_ = original_repr
+    config = Config()
+    config.HistoryAccessor.enabled = False
+    shell = InteractiveShell.instance(config=config)
+    shell.extension_manager.unload_extension("axonflow_notebook")
+    shell.config.pop("GovernedMagics", None)
+    shell.run_line_magic("load_ext", "axonflow_notebook")
+    magics = shell.magics_manager.registry["GovernedMagics"]
+    magics.data_dir = str(tmp / "data")
+    magics.policies = str(_policy_file(tmp / "xss.yaml"))
+    magics.model = "openai/test-model"
+    magics.simulate = "never"
+    magics.approval_poll_interval_seconds = 0.1
+    magics.approval_max_wait_seconds = 30
+    try:
+        yield shell, llm
+    finally:
+        shell.run_line_magic("unload_ext", "axonflow_notebook")
+        shell.config.pop("GovernedMagics", None)
+        utils.teardown_test_comm()
+        ipywidgets.Widget._repr_mimebundle_ = original_repr
+        mp.undo()
+        llm.stop()
+
+
+@pytest.fixture
+def published(world, monkeypatch):
+    shell, _ = world
+    sent = []
+    original = shell.display_pub.publish
+
+    def publish(data, metadata=None, *args, **kwargs):
+        sent.append(data)
+        return original(data, metadata, *args, **kwargs)
+
+    monkeypatch.setattr(shell.display_pub, "publish", publish)
+    return sent
+
+
+def _widget_html(widget) -> list[str]:
+    """Every HTML-bearing value of a displayed widget tree."""
+    import ipywidgets
+
+    out, stack, seen = [], [widget], set()
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        if isinstance(w, (ipywidgets.HTML, ipywidgets.HTMLMath)):
+            out.append(w.value)
+        stack.extend(getattr(w, "children", ()) or ())
+        for value in getattr(w, "__dict__", {}).values():
+            if isinstance(value, ipywidgets.Widget):
+                stack.append(value)
+    return out
+
+
+def _check(bundles: list) -> int:
+    """Assert every displayed bundle inert; returns how many HTML strings were checked."""
+    checked = 0
+    for data in bundles:
+        if "text/html" in data:
+            assert_inert(data["text/html"])
+            checked += 1
+        if "text/markdown" in data:
+            assert_inert_markdown(data["text/markdown"])
+        assert "\u202e" not in json.dumps(data, ensure_ascii=False)
+    return checked
+
+
+@pytest.fixture
+def live_views(monkeypatch):
+    """Every live CallView a cell displays (their widget values are checked after the cell)."""
+    from axonflow_notebook.notebook import runner
+
+    views = []
+    original = runner.WidgetPresenter.__init__
+
+    def init(self, view):
+        views.append(view)
+        original(self, view)
+
+    monkeypatch.setattr(runner.WidgetPresenter, "__init__", init)
+    return views
+
+
+def _check_views(views: list) -> int:
+    checked = 0
+    for view in views:
+        for html in _widget_html(view.widget):
+            assert_inert(html)
+            assert "\u202e" not in html
+            checked += 1
+    return checked
+
+
+def test_hostile_prompt_and_answer(world, published, live_views):
+    shell, llm = world
+    out = shell.run_cell(f"%%governed -o answered\nPlease repeat: {HOSTILE}")
+    assert out.error_in_exec is None, out.error_in_exec
+    assert shell.user_ns["answered"].text.startswith("Answer: <script>")  # the data is kept as is
+    assert _check(published) > 0
+    assert _check_views(live_views) > 0, "no live widget was checked"
+
+
+def test_hostile_policy_name_and_block_reason(world, published, live_views):
+    shell, _ = world
+    shell.run_cell("%%governed --no-raise -o blocked_xss\nzebra-blocker please")
+    result = shell.user_ns["blocked_xss"]
+    assert result.decision.status == "blocked", result.decision
+    assert _check(published) > 0 and _check_views(live_views) > 0
+
+
+def test_hostile_reviewer_comment_and_held_policy(world, published, live_views):
+    shell, _ = world
+    console = shell.magics_manager.registry["GovernedMagics"].runtime.backend().console
+    from axonflow_notebook.notebook.approvals import resolve
+
+    def approve_pending():
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            for item in resolve(console.list_queue()).items:
+                resolve(console.approve(item.request_id, reviewer_id="<img src=x onerror=alert(1)>",
+                                        reviewer_email="x@example.com", comment="Fine " + HOSTILE))
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=approve_pending, daemon=True)
+    thread.start()
+    out = shell.run_cell("%%governed -o held_xss\nzebra-hold " + HOSTILE)
+    thread.join(5)
+    assert out.error_in_exec is None, out.error_in_exec
+    result = shell.user_ns["held_xss"]
+    assert result.approval.status == "approved" and "<script>" in (result.approval.comment or "")
+    assert _check(published) > 0 and _check_views(live_views) > 0
+    # The reviewer's queue and the audit trail show the same rows: inert too.
+    for magic in ("queue", "audit --limit 20"):
+        before = len(published)
+        shell.run_line_magic("axonflow", magic)
+        _check(published[before:])
