@@ -361,6 +361,7 @@ class Journal:
 
     async def drain(self, *, force: bool = False) -> int:
         """One delivery pass over due pending records; returns how many were delivered."""
+        self._release_stale_claims()
         self.expire()
         endpoints = list(self._deliverers)
         if not endpoints:
