@@ -7,11 +7,14 @@ screenshots: the held request with its approval panel, and the audit trail.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import time
 
 from playwright.sync_api import expect
 
+from .conftest import ARTIFACTS
 from .ui import (
     REPO,
     cell,
@@ -23,7 +26,18 @@ from .ui import (
     wait_all_run,
 )
 
+# The README's screenshots are refreshed only on request, so a test run leaves the tree clean:
+#   AXONFLOW_README_SCREENSHOTS=1 pytest tests/browser -k approve_click
 DOCS_IMG = REPO / "docs" / "img"
+
+
+def _screenshot(locator, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    locator.screenshot(path=str(ARTIFACTS / name))
+    if os.environ.get("AXONFLOW_README_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ARTIFACTS / name, DOCS_IMG / name)
+
 
 SETUP = "%load_ext axonflow_notebook"
 HELD = "%%governed -o transfer\nDraft the wire transfer of 2,500 EUR to ACME Ltd for invoice 4711."
@@ -65,8 +79,7 @@ def test_approve_click_finishes_the_same_cell(lab_server, page):
     expect(panel).to_contain_text("fin-wire-transfer")
     approve = cell_output(page, 1).locator(".axonflow-approve")
     expect(approve).to_be_enabled()
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    cell(page, 1).screenshot(path=str(DOCS_IMG / "approval-panel.png"))
+    _screenshot(cell(page, 1), "approval-panel.png")
 
     approve.click()
     wait_all_run(page)
@@ -85,7 +98,7 @@ def test_approve_click_finishes_the_same_cell(lab_server, page):
     for word in ("fin-wire-transfer", "sys_pii_ssn", "blocked"):
         expect(audit).to_contain_text(word)
     audit.scroll_into_view_if_needed()
-    cell(page, audit_index).screenshot(path=str(DOCS_IMG / "audit-trail.png"))
+    _screenshot(cell(page, audit_index), "audit-trail.png")
 
 
 def test_reject_click_ends_the_cell_with_the_rejection(lab_server, page):
