@@ -102,12 +102,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         return process.wait()
     except KeyboardInterrupt:
-        # Jupyter received the same SIGINT (same process group) and asks to confirm or stops;
-        # wait for it so the terminal is left clean.
+        # One Ctrl-C stops the demo: Jupyter would otherwise ask "Shutdown this Jupyter server?"
+        process.terminate()
         try:
-            return process.wait(timeout=15)
-        except (KeyboardInterrupt, subprocess.TimeoutExpired):
-            process.terminate()
+            return process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
             return process.wait()
 
 
