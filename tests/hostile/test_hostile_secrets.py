@@ -8,8 +8,9 @@ mode, which accepts any credentials) with:
 * the kernel process's own stdout/stderr captured to a file;
 * one extra cell at the end printing the repr of every user variable, the extension's objects
   (magics, backend, logger, console), `%config GovernedMagics` and `%axonflow status`.
-The saved notebook (outputs and widget state), the log file and the kernel output are then
-scanned for both values, plain and as they would travel in a Basic auth header.
+The saved notebook (outputs and widget state), the log file, the kernel output and the embedded
+agent's SQLite files are then scanned for both values, plain and as they would travel in a Basic
+auth header.
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ def test_demo_notebook_never_shows_the_secret_or_token(notebook, tmp_path):
     assert "widgets" in nb.metadata or not any(
         "application/vnd.jupyter.widget-view+json" in o.get("data", {}) for c in nb.cells
         if c.cell_type == "code" for o in c.outputs)
+    # The agent's store (SQLite file and WAL) keeps neither either: HITL rows name the user by a
+    # label, never by the token.
+    stored = [f for f in (tmp_path / "data").rglob("*") if f.is_file()]
+    assert stored, "the embedded agent stored nothing"
+    for path in stored:
+        texts[f"stored file {path.name}"] = path.read_bytes().decode("utf-8", errors="replace")
     for where, text in texts.items():
         for value in (SECRET, TOKEN):
             for variant in _variants(value):
