@@ -1,0 +1,79 @@
+"""Re-execute the demo notebooks and save their outputs, the way they are committed.
+
+    .venv/bin/python tests/notebooks/refresh_outputs.py [01-quickstart.ipynb ...]
+
+Runs each notebook with nbclient in the environment CI uses (no LLM keys, no AxonFlow endpoint,
+a fresh data directory, no telemetry), then keeps only what reads well without a kernel: the
+static summaries the extension leaves behind. A live widget that has no static replacement (the
+reviewer queue) is dropped rather than saved as a widget reference, widget state is not stored,
+and per-cell execution timings are removed to keep diffs small.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
+
+
+def clean_environment() -> None:
+    for key in [k for k in os.environ if k.startswith(SCRUBBED)]:
+        del os.environ[key]
+    os.environ.update(
+        AXONFLOW_TELEMETRY="off",
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        XDG_DATA_HOME=tempfile.mkdtemp(prefix="axonflow-notebooks-data-"),
+        IPYTHONDIR=tempfile.mkdtemp(prefix="axonflow-notebooks-ipython-"),
+    )
+
+
+def static_outputs(nb) -> int:
+    """Strip live widget views and timings; return how many widget views were dropped."""
+    dropped = 0
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            data = output.get("data")
+            if data and WIDGET_VIEW in data:
+                dropped += 1
+                continue
+            kept.append(output)
+        cell.outputs = kept
+    nb.metadata.pop("widgets", None)
+    return dropped
+
+
+def refresh(path: Path) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    started = time.monotonic()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", store_widget_state=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
+    dropped = static_outputs(nb)
+    nbformat.write(nb, str(path))
+    print(f"{path.name}: {time.monotonic() - started:.1f} s, {dropped} live widget view(s) dropped")
+
+
+def main(names: list[str]) -> int:
+    clean_environment()
+    paths = [NOTEBOOKS / n for n in names] if names else sorted(NOTEBOOKS.glob("0*.ipynb"))
+    for path in paths:
+        refresh(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
