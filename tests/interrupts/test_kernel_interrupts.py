@@ -141,7 +141,7 @@ def _interrupt_cell(world, code: str, ready) -> tuple[dict, float, str]:
     while time.time() < deadline and reply is None:
         try:
             msg = kc.get_iopub_msg(timeout=0.1)
-            if msg["parent_header"].get("msg_id") == msg_id:
+            if _shown(msg, msg_id):
                 texts.append(json.dumps(msg["content"], default=str))
         except queue.Empty:
             pass
@@ -161,11 +161,19 @@ def _interrupt_cell(world, code: str, ready) -> tuple[dict, float, str]:
     while time.time() < end:
         try:
             msg = kc.get_iopub_msg(timeout=0.1)
-            if msg["parent_header"].get("msg_id") == msg_id:
+            if _shown(msg, msg_id):
                 texts.append(json.dumps(msg["content"], default=str))
         except queue.Empty:
             pass
     return reply, took, "\n".join(texts)
+
+
+def _shown(msg: dict, msg_id: str) -> bool:
+    """What the cell itself displays (outputs, display updates, widget state): not the error
+    message the kernel adds, whose exception name alone would say "cancelled"."""
+    return msg["msg_type"] in ("display_data", "update_display_data", "comm_open", "comm_msg",
+                               "stream", "execute_result") and (
+        msg["parent_header"].get("msg_id") == msg_id or msg["msg_type"].startswith("comm"))
 
 
 def _pending(agent) -> list:
