@@ -35,6 +35,9 @@ _OPEN_FENCE = re.compile(r"^(`{3,})[^`]*$|^(~{3,}).*$")
 _ANY_FENCE = re.compile(r"^\s*[`~]{3,}")
 
 
+_INFO_UNSAFE = re.compile(r"[^\w.+#-]")
+
+
 def markdown_passthrough(text: str) -> str:
     """Model Markdown kept as Markdown for `text/markdown`, with raw HTML shown, not rendered.
 
@@ -57,7 +60,9 @@ def markdown_passthrough(text: str) -> str:
         opened = _OPEN_FENCE.match(line)
         if opened:
             fence = opened.group(1) or opened.group(2)
-            out.append(line)
+            # The info string is only a language tag: keep tag characters, drop anything a
+            # renderer could echo into an attribute.
+            out.append(fence + _INFO_UNSAFE.sub("", line[len(fence):]))
             continue
         out.append(defang_schemes(line.replace("&", "&amp;").replace("<", "&lt;")
                                   .replace(">", "&gt;")))
