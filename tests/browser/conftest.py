@@ -129,9 +129,8 @@ def lab_server(tmp_path_factory) -> Iterator[LabServer]:
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     root.mkdir()
-    for path in NOTEBOOKS.glob("*.ipynb"):
+    for path in [*NOTEBOOKS.glob("*.ipynb"), *NOTEBOOKS.glob("*.yaml")]:
         shutil.copy(path, root / path.name)
-    shutil.copy(NOTEBOOKS / "policies.yaml", root / "policies.yaml")
 
     settings = base / "settings"
     for rel, value in LAB_SETTINGS.items():
