@@ -100,11 +100,15 @@ class AuditRecorded(_Event):
 
 @dataclass(frozen=True)
 class GovernanceSkipped(_Event):
-    """Fail-open made visible: governance did not run for this stage."""
+    """Governance did not run for this stage: fail-open made visible, or fail-closed explained.
+
+    `fail_open` says what followed: True, the call went on ungoverned; False, it was refused.
+    """
 
     reason: Literal["breaker_open", "timeout", "unreachable", "server_error", "bad_response"]
     stage: Literal["pre_check", "approval", "audit"]
     detail: str = ""
+    fail_open: bool = True
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,8 @@ class Governor:
             raise PolicyDeniedError(f"AxonFlow rejected the request: {exc}") from exc
         except GovernanceUnavailable as exc:
             if emit.active:
-                emit(GovernanceSkipped(emit.call_id, reason=exc.reason, stage="pre_check", detail=exc.detail))
+                emit(GovernanceSkipped(emit.call_id, reason=exc.reason, stage="pre_check",
+                                       detail=exc.detail, fail_open=config.fail_open))
             if config.fail_open:
                 _log.warning("AxonFlow pre-check skipped (%s); proceeding ungoverned (fail_open)", exc.reason)
                 return

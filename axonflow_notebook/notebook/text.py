@@ -82,7 +82,8 @@ def render_event_text(event: Any) -> Optional[str]:
         return f"audit: recorded {event.audit_id or '(no id)'}"
     if isinstance(event, GovernanceSkipped):
         reason = SKIP_REASONS.get(event.reason, event.reason)
-        return (f"governance skipped at {event.stage.replace('_', '-')}: {reason} (fail-open)"
+        policy = "fail-open" if event.fail_open else "fail-closed: call refused"
+        return (f"governance skipped at {event.stage.replace('_', '-')}: {reason} ({policy})"
                 + (f" — {_one(event.detail)}" if event.detail else ""))
     if isinstance(event, CallFailed):
         return f"failed at {event.stage}: {event.error_type}: {_one(event.message, 300)}"

@@ -199,8 +199,6 @@ def test_outage(case: Case, fault_endpoint, llm, callbacks, request, monkeypatch
         assert "governance skipped" in rendered.lower(), rendered[:2000]
 
 
-@pytest.mark.xfail(reason="the %%governed view titles a fail-closed refusal 'Governance skipped — "
-                   "fail-open' (GovernanceSkipped does not say which policy applied)", strict=False)
 def test_fail_closed_cell_does_not_claim_fail_open(shell, fault_endpoint, llm, monkeypatch) -> None:
     case = Case("http_503", "governed_cell", False, "denied")
     _, _, rendered = _run_cell(case, fault_endpoint(case.fault), shell, monkeypatch)

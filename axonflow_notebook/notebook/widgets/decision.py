@@ -13,6 +13,7 @@ TITLES = {
     "blocked": ("Blocked", "bad"),
     "needs_approval": ("Needs approval", "info"),
     "skipped": ("Governance skipped — fail-open", "warn"),
+    "refused": ("AxonFlow unavailable — fail-closed, call refused", "bad"),
 }
 
 SKIP_REASONS = {
@@ -69,7 +70,7 @@ def title(state: CallState) -> tuple[str, str]:
 def decision_html(state: CallState, *, tagged: bool = True) -> str:
     text, tone = title(state)
     badges = [badge("simulated", "warn")] if state.simulated else []
-    if state.skipped and state.decision_kind() != "skipped":
+    if any(s.fail_open for s in state.skipped) and state.decision_kind() != "skipped":
         badges.append(badge("fail-open", "warn"))
     return card("decision", text, kv_table((k, esc(v)) for k, v in _rows(state)),
                 tone=tone, badges=badges, tagged=tagged)
@@ -90,7 +91,7 @@ def decision_line(state: CallState) -> str:
         extra += f" [{', '.join(d.policies)}]"
     if d is not None and d.block_reason:
         extra += f": {short(d.block_reason, 120)}"
-    if state.decision_kind() == "skipped":
+    if state.decision_kind() in ("skipped", "refused"):
         s = state.skipped_at("pre_check")
         extra += f" ({SKIP_REASONS.get(s.reason, s.reason)})" if s else ""
     return text + extra

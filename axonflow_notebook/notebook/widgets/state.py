@@ -115,7 +115,10 @@ class CallState:
         """allowed | allowed_with_warnings | redacted | blocked | needs_approval | skipped | pending"""
         d = self.decision
         if d is None:
-            return "skipped" if self.skipped_at("pre_check") else "pending"
+            skip = self.skipped_at("pre_check")
+            if skip is None:
+                return "pending"
+            return "skipped" if skip.fail_open else "refused"
         if d.status == "blocked":
             return "blocked"
         if d.status == "needs_approval":
