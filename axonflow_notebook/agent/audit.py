@@ -142,6 +142,8 @@ def entry_json(row) -> dict:
             "block_reason": row["block_reason"],
         },
         "query": row["query_preview"],
+        # The SDK's AuditLogEntry keeps no `query`; its `query_summary` carries the preview.
+        "query_summary": row["query_preview"],
         "query_hash": row["query_hash"],
         "provider": row["provider"],
         "model": row["model"],

@@ -140,6 +140,11 @@ def start_backend(settings: GovernedSettings, say: Callable[[str], None] = print
     secret = _secret(settings)
     if endpoint:
         client_id = settings.effective_client_id()
+        if not client_id:
+            raise UsageError(
+                f"AxonFlow at {endpoint} needs a client id: set AXONFLOW_CLIENT_ID "
+                "or %config GovernedMagics.client_id = '...'"
+            )
         logger, console = _connect(settings, endpoint=endpoint, client_id=client_id, secret=secret)
         return Backend(endpoint, False, False, client_id, logger, console, settings=settings)
 

@@ -34,6 +34,7 @@ async def test_allowed_call_is_one_completed_entry(sdk):
     assert entry.model == "gpt-4o-mini" and entry.provider == "openai"
     assert entry.tokens_used == 15 and entry.response_time_ms == 250
     assert entry.client_id == "analyst"
+    assert entry.query_summary == "What is the capital of France?"  # the SDK keeps no `query`
 
 
 def test_completed_entry_carries_summary_cost_and_query_preview(agent):

@@ -182,3 +182,16 @@ def test_who_may_click_approve():
     actions = NotebookApprovals(object(), dev, blocked)
     assert not actions.can_decide and actions.disabled_reason == blocked
     actions.approve("r1", "ok")  # disabled: a click does nothing
+
+
+def test_an_endpoint_without_a_client_id_is_one_clear_usage_error(monkeypatch):
+    """A real AxonFlow needs a client id; say which setting to fill, not a pydantic dump."""
+    from IPython.core.error import UsageError
+
+    from axonflow_notebook.notebook.backend import start_backend
+    from axonflow_notebook.notebook.settings import GovernedSettings
+
+    monkeypatch.setenv("AXONFLOW_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.delenv("AXONFLOW_CLIENT_ID", raising=False)
+    with pytest.raises(UsageError, match="AXONFLOW_CLIENT_ID"):
+        start_backend(GovernedSettings(), say=lambda line: None)
