@@ -13,11 +13,14 @@ the wait would count against `call_timeout_seconds` and fail calls open.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import weakref
 from typing import Any, List, Optional
 
 from .config import AxonFlowLoggerConfig
+
+_log = logging.getLogger(__name__)
 
 
 def build_client(config: AxonFlowLoggerConfig) -> Any:
@@ -81,6 +84,25 @@ class ClientPool:
             pairs = list(self._by_loop.items())
             self._by_loop = weakref.WeakKeyDictionary()
         return pairs
+
+    async def aclose_all(self) -> None:
+        """Close every client: on this loop awaited, on another running loop scheduled.
+
+        Scheduled, not awaited: that loop's thread may be the one blocked on us (a sync
+        close() from a notebook cell).
+        """
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, client in self.take_all():
+            try:
+                if loop is current:
+                    await client.close()
+                elif not loop.is_closed() and loop.is_running():
+                    asyncio.run_coroutine_threadsafe(client.close(), loop)
+            except Exception:
+                _log.debug("closing an AxonFlow client failed", exc_info=True)
 
     def current_loop_client(self) -> Optional[Any]:
         try:

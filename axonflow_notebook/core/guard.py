@@ -8,7 +8,7 @@ refused outright (`PlatformRejected`), and the pipeline applies the policy.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Awaitable, Callable, Optional, TypeVar
 
 from .breaker import Admission, CircuitBreaker
 

@@ -8,7 +8,6 @@ return a `GovernedResult` instead of raising). Audit-only mode:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import uuid
@@ -162,22 +161,8 @@ class AxonFlowLogger(CustomLogger):
 
     async def aclose(self) -> None:
         """Close the SDK clients this logger built (never an injected one)."""
-        if not self._clients.owns_clients:
-            return
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop, client in self._clients.take_all():
-            try:
-                if loop is current:
-                    await client.close()
-                elif not loop.is_closed() and loop.is_running():
-                    # Scheduled, not awaited: that loop's thread may be the one
-                    # blocked on us (a sync close() from a notebook cell).
-                    asyncio.run_coroutine_threadsafe(client.close(), loop)
-            except Exception:
-                _log.debug("closing an AxonFlow client failed", exc_info=True)
+        if self._clients.owns_clients:
+            await self._clients.aclose_all()
 
     def close(self) -> None:
         """Sync `aclose`."""

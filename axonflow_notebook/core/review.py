@@ -7,7 +7,6 @@ their own when built from a config); results are the SDK's pydantic models.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Optional, Union
 
 from .clients import ClientPool
@@ -81,20 +80,8 @@ class GovernanceConsole:
 
     async def aclose(self) -> None:
         """Close the clients this console built (a logger's clients stay the logger's)."""
-        if self._pool is None:
-            return
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop, client in self._pool.take_all():
-            try:
-                if loop is current:
-                    await client.close()
-                elif not loop.is_closed() and loop.is_running():
-                    asyncio.run_coroutine_threadsafe(client.close(), loop)
-            except Exception:
-                pass
+        if self._pool is not None:
+            await self._pool.aclose_all()
 
     def close(self) -> None:
         """Sync `aclose` (runs on the sync bridge)."""
