@@ -106,3 +106,26 @@ async def secured_sdk(secured_agent, make_sdk):
 @pytest.fixture
 async def secured_reviewer_sdk(secured_agent, make_sdk):
     return make_sdk(secured_agent, "reviewer", "reviewer-secret")
+
+
+# -- the loopback OpenAI-compatible LLM server ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """One loopback LLM server per session; LiteLLM reaches it through `openai/` + api_base."""
+    import litellm
+
+    from axonflow_notebook.testing.openai_server import OpenAITestServer
+
+    litellm.suppress_debug_info = True
+    with OpenAITestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_server):
+    """The session's LLM server with its request count reset around the test."""
+    llm_server.reset()
+    yield llm_server
+    llm_server.reset()

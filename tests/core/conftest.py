@@ -4,7 +4,7 @@ server, and (when available) the embedded agent."""
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional
+from typing import Any
 
 import pytest
 
@@ -12,7 +12,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("AXONFLOW_TELEMETRY", "off")
 
 from axonflow_notebook.core.config import AxonFlowLoggerConfig  # noqa: E402
-from axonflow_notebook.testing.openai_server import OpenAITestServer  # noqa: E402
 from core_fakes import FakeAxonFlow  # noqa: E402
 
 
@@ -41,22 +40,6 @@ def make_logger(fake, make_config):
         return AxonFlowLogger.from_client(fake, make_config(**overrides))
 
     return make
-
-
-@pytest.fixture(scope="session")
-def llm_server():
-    import litellm
-
-    litellm.suppress_debug_info = True
-    with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def llm(llm_server):
-    llm_server.reset()
-    yield llm_server
-    llm_server.reset()
 
 
 @pytest.fixture

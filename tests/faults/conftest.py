@@ -42,24 +42,6 @@ def fault_endpoint():
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def llm_server():
-    import litellm
-
-    from axonflow_notebook.testing.openai_server import OpenAITestServer
-
-    litellm.suppress_debug_info = True
-    with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def llm(llm_server):
-    llm_server.reset()
-    yield llm_server
-    llm_server.reset()
-
-
 @pytest.fixture
 def callbacks():
     """LiteLLM copies `callbacks` into internal lists at the first call: reset them all."""

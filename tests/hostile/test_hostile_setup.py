@@ -203,17 +203,6 @@ def test_bad_policy_file_is_one_line_and_the_fixed_file_works(ip, tmp_path):
 
 
 # -- cancelled, then approved; decided twice ---------------------------------------------------------
-@pytest.fixture
-def llm():
-    import litellm
-
-    from axonflow_notebook.testing.openai_server import OpenAITestServer
-
-    litellm.suppress_debug_info = True
-    with OpenAITestServer() as server:
-        yield server
-
-
 async def test_cancelled_wait_then_approved_runs_nothing(agent_factory, llm):
     from axonflow_notebook.core.events import ApprovalDecided, ApprovalRequested
     from axonflow_notebook.core.logger import AxonFlowLogger
