@@ -113,7 +113,9 @@ def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
 def axonflow_arguments(func: Callable) -> Callable:
     decorators = [
         magic_arguments(),
-        argument("command", choices=("status", "policies", "audit", "queue"), help="What to show."),
+        argument("command", choices=("status", "policies", "audit", "queue", "endpoint"),
+                 help="What to show; `endpoint` returns the AxonFlow URL in use "
+                      "(`url = %%axonflow endpoint`)."),
         argument("--limit", type=int, default=20, help="audit: entries per page."),
         argument("--filter", action="append", default=[], metavar="KEY=VALUE",
                  help="audit: filter, e.g. --filter status=blocked (repeatable)."),

@@ -151,7 +151,7 @@ class GovernedMagics(Magics, GovernedSettings):
     @axonflow_arguments
     @line_magic
     def axonflow(self, line: str) -> Any:
-        """AxonFlow from the notebook: status, policies, audit [--limit N] [--filter K=V] [--local], queue."""
+        """AxonFlow from the notebook: status, policies, audit [--limit N] [--filter K=V] [--local], queue, endpoint."""
         from IPython.core.magic_arguments import parse_argstring
 
         args = parse_argstring(self.axonflow, line)
@@ -166,6 +166,8 @@ class GovernedMagics(Magics, GovernedSettings):
             return journal_table(journal.records(limit=args.limit), str(journal.path))
         filters = parse_filters(args.filter)
         backend = self.runtime.backend()
+        if args.command == "endpoint":
+            return backend.url
         if args.command == "status":
             return self._status(backend)
         if args.command == "policies":

@@ -371,3 +371,10 @@ def test_unload_stops_the_agent_and_reload_starts_lazily(ip):
     ip.run_line_magic("reload_ext", "axonflow_notebook")
     assert not agent.running
     assert _magics(ip).runtime.backends.started is None  # nothing starts until first use
+
+
+def test_axonflow_endpoint_returns_the_url_in_use(ip):
+    """`url = %axonflow endpoint` is the public way to point a reviewer console at the backend."""
+    url = ip.run_line_magic("axonflow", "endpoint")
+    assert url.startswith("http://127.0.0.1:")
+    assert url == ip.magics_manager.registry["GovernedMagics"].runtime.backend().url
