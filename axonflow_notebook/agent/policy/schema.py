@@ -10,7 +10,7 @@ import re
 from typing import Optional
 
 import re2
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
 
 from .models import ACTIONS, SEVERITIES
 from .validators import VALIDATORS
@@ -55,6 +55,9 @@ def compile_pattern(pattern: str) -> "re2._Regexp":
         raise ValueError(f"{pattern!r} is not a valid RE2 regular expression: {reason}") from None
 
 
+_CHOICES = {"category": CATEGORIES, "action": ACTIONS, "severity": SEVERITIES}
+
+
 class PolicyEntry(BaseModel):
     """One entry under ``policies:``."""
 
@@ -95,25 +98,12 @@ class PolicyEntry(BaseModel):
             raise ValueError("must be at most 1000 characters")
         return v
 
-    @field_validator("category")
+    @field_validator("category", "action", "severity")
     @classmethod
-    def _category(cls, v: str) -> str:
-        if v not in CATEGORIES:
-            raise ValueError("must be one of " + ", ".join(CATEGORIES))
-        return v
-
-    @field_validator("action")
-    @classmethod
-    def _action(cls, v: str) -> str:
-        if v not in ACTIONS:
-            raise ValueError("must be one of " + ", ".join(ACTIONS))
-        return v
-
-    @field_validator("severity")
-    @classmethod
-    def _severity(cls, v: str) -> str:
-        if v not in SEVERITIES:
-            raise ValueError("must be one of " + ", ".join(SEVERITIES))
+    def _one_of(cls, v: str, info: ValidationInfo) -> str:
+        choices = _CHOICES[info.field_name]
+        if v not in choices:
+            raise ValueError("must be one of " + ", ".join(choices))
         return v
 
     @field_validator("priority")
