@@ -346,7 +346,7 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
     with EmbeddedAgent(port=0, db_path=str(tmp_path / "remote.db"), policies=str(POLICIES)) as remote:
         magics.endpoint = remote.url
         magics.client_id = "analyst-notebook"
-        magics.approval_max_wait_seconds = 3
+        magics.approval_max_wait_seconds = 6  # the watcher needs the live view to last a while
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
@@ -363,6 +363,13 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
     assert "reviewer queue" in seen["note"] or "%axonflow queue" in seen["note"]
 
 
+def test_axonflow_endpoint_returns_the_url_in_use(ip):
+    """`url = %axonflow endpoint` is the public way to point a reviewer console at the backend."""
+    url = ip.run_line_magic("axonflow", "endpoint")
+    assert url.startswith("http://127.0.0.1:")
+    assert url == ip.magics_manager.registry["GovernedMagics"].runtime.backend().url
+
+
 def test_unload_stops_the_agent_and_reload_starts_lazily(ip):
     """Last in this module: it stops the module's backend."""
     backend = _magics(ip).runtime.backend()
@@ -372,9 +379,3 @@ def test_unload_stops_the_agent_and_reload_starts_lazily(ip):
     assert not agent.running
     assert _magics(ip).runtime.backends.started is None  # nothing starts until first use
 
-
-def test_axonflow_endpoint_returns_the_url_in_use(ip):
-    """`url = %axonflow endpoint` is the public way to point a reviewer console at the backend."""
-    url = ip.run_line_magic("axonflow", "endpoint")
-    assert url.startswith("http://127.0.0.1:")
-    assert url == ip.magics_manager.registry["GovernedMagics"].runtime.backend().url
