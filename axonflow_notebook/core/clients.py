@@ -5,6 +5,17 @@ them, so the user's loop (acompletion) and the sync bridge's loop (completion)
 each get their own client. Clients are built with retries off: the guard bounds
 every call by `call_timeout_seconds` and an outage must fail fast.
 
+The SDK's httpx client sends through aiohttp (`httpx-aiohttp`) instead of
+httpcore: the same requests, about 0.7 ms less per round trip here (pre-check
+p50 1.47 → 0.76 ms through the SDK), and a governed call makes two of them.
+Only the default transport is replaced; httpx's proxy mounts (HTTPS_PROXY &c.)
+still take the URLs they match.
+
+aiohttp complains loudly about a session nobody closed, so every client we
+build is closed for its owner: by `aclose()`, by the loop's own shutdown
+(`asyncio.run` closes the async generator parked for each client), or at
+interpreter exit, after the audits still in flight have been delivered.
+
 Each loop also gets a gate (a semaphore) capping governance requests in
 flight, so a burst of calls queues here instead of inside httpx's pool, where
 the wait would count against `call_timeout_seconds` and fail calls open.
@@ -13,10 +24,11 @@ the wait would count against `call_timeout_seconds` and fail calls open.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import threading
 import weakref
-from typing import Any, List, Optional
+from typing import Any, Awaitable, Callable, List, Optional
 
 from .config import AxonFlowLoggerConfig
 
@@ -27,16 +39,66 @@ def build_client(config: AxonFlowLoggerConfig) -> Any:
     from axonflow import AxonFlow
     from axonflow.types import RetryConfig
 
-    return AxonFlow(
+    client = AxonFlow(
         endpoint=config.endpoint,
         client_id=config.client_id,
         client_secret=config.secret_value() or None,
         timeout=config.call_timeout_seconds,
         retry_config=RetryConfig(enabled=False, max_attempts=1),
     )
+    use_aiohttp(client)
+    return client
+
+
+def use_aiohttp(client: Any) -> None:
+    """Send the SDK client's requests through aiohttp (see the module docstring)."""
+    from httpx_aiohttp import AiohttpTransport
+
+    http = client._http_client  # the SDK's own as_user() borrows this same attribute
+    http._transport = AiohttpTransport()
 
 
 MAX_IN_FLIGHT = 16
+
+
+def _park_closer(client: Any, before_close: Optional[Callable[[], Awaitable[Any]]]) -> Any:
+    """An async generator parked at its first `yield`, whose `finally` closes `client`.
+
+    The running loop tracks it (asyncgen hooks), so `loop.shutdown_asyncgens()`,
+    which `asyncio.run` calls before closing the loop, closes the client while the
+    loop still runs. `aclose()` on it is also how we close the client ourselves.
+    """
+
+    async def closer() -> Any:
+        try:
+            yield
+        finally:
+            try:
+                if before_close is not None:
+                    await before_close()  # audits in flight still need this client
+                await client.close()
+            except Exception:
+                _log.debug("closing an AxonFlow client failed", exc_info=True)
+
+    gen = closer()
+    try:
+        gen.asend(None).send(None)
+    except StopIteration:
+        pass
+    return gen
+
+
+def _close_on(loop: asyncio.AbstractEventLoop, closer: Any, timeout: float = 2.0) -> None:
+    """Close a parked client from outside its loop (interpreter exit)."""
+    if loop.is_closed():
+        return
+    try:
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(closer.aclose(), loop).result(timeout)
+        else:
+            loop.run_until_complete(closer.aclose())
+    except Exception:
+        _log.debug("closing an AxonFlow client at exit failed", exc_info=True)
 
 
 class ClientPool:
@@ -50,6 +112,13 @@ class ClientPool:
         self._gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
             weakref.WeakKeyDictionary()
         )
+        self._closers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = (
+            weakref.WeakKeyDictionary()
+        )
+        # Awaited on a client's loop just before that client closes (the pipeline waits
+        # for its background audits here).
+        self.before_close: Optional[Callable[[], Awaitable[Any]]] = None
+        _POOLS.add(self)
 
     def gate(self) -> asyncio.Semaphore:
         """The in-flight cap for the running loop."""
@@ -76,13 +145,15 @@ class ClientPool:
                 if client is None:
                     client = build_client(self._config)
                     self._by_loop[loop] = client
+                    self._closers[loop] = _park_closer(client, self.before_close)
         return client
 
     def take_all(self) -> List[tuple]:
-        """Remove and return (loop, client) pairs, for closing."""
+        """Remove and return (loop, closer) pairs, for closing."""
         with self._lock:
-            pairs = list(self._by_loop.items())
+            pairs = list(self._closers.items())
             self._by_loop = weakref.WeakKeyDictionary()
+            self._closers = weakref.WeakKeyDictionary()
         return pairs
 
     async def aclose_all(self) -> None:
@@ -95,20 +166,39 @@ class ClientPool:
             current = asyncio.get_running_loop()
         except RuntimeError:
             current = None
-        for loop, client in self.take_all():
+        for loop, closer in self.take_all():
             try:
                 if loop is current:
-                    await client.close()
+                    await closer.aclose()
                 elif not loop.is_closed() and loop.is_running():
-                    asyncio.run_coroutine_threadsafe(client.close(), loop)
+                    asyncio.run_coroutine_threadsafe(closer.aclose(), loop)
             except Exception:
                 _log.debug("closing an AxonFlow client failed", exc_info=True)
+
+    def close_at_exit(self) -> None:
+        for loop, closer in self.take_all():
+            _close_on(loop, closer)
 
     def current_loop_client(self) -> Optional[Any]:
         try:
             return self._by_loop.get(asyncio.get_running_loop())
         except RuntimeError:
             return None
+
+
+_POOLS: "weakref.WeakSet[ClientPool]" = weakref.WeakSet()
+
+
+def _close_all_at_exit() -> None:
+    from .pending import wait_for_all
+
+    wait_for_all()  # audits still in flight need their clients
+    for pool in list(_POOLS):
+        if pool.owns_clients:
+            pool.close_at_exit()
+
+
+atexit.register(_close_all_at_exit)
 
 
 __all__ = ["ClientPool", "build_client"]

@@ -112,8 +112,12 @@ class AxonFlowLogger(CustomLogger):
     async def acompletion(
         self, *, user_token: Optional[str] = None, on_event: Optional[Listener] = None, **kwargs: Any
     ) -> Any:
-        """Governed `litellm.acompletion`; with `stream=True` returns an async iterator."""
-        return await self._governor.run(kwargs, user_token, self._emitter(on_event))
+        """Governed `litellm.acompletion`; with `stream=True` returns an async iterator.
+
+        Returns as soon as the LLM has answered; the audit is delivered in the background
+        (`aflush()` waits for it; `aclose()` and interpreter exit do too).
+        """
+        return await self._governor.run(kwargs, user_token, self._emitter(on_event), defer_audit=True)
 
     def completion(
         self, *, user_token: Optional[str] = None, on_event: Optional[Listener] = None, **kwargs: Any
@@ -121,10 +125,13 @@ class AxonFlowLogger(CustomLogger):
         """Governed `litellm.completion`; works in scripts, threads and running loops.
 
         Runs on the process's sync-bridge loop; events fire in that thread.
-        With `stream=True` returns a (sync) iterator of chunks.
+        With `stream=True` returns a (sync) iterator of chunks. The audit is
+        delivered in the background, as with `acompletion`.
         """
         bridge = get_bridge()
-        response = bridge.run(self._governor.run(kwargs, user_token, self._emitter(on_event)))
+        response = bridge.run(
+            self._governor.run(kwargs, user_token, self._emitter(on_event), defer_audit=True)
+        )
         if isinstance(response, GovernedStream):
             return SyncGovernedStream(response)
         return response
@@ -159,14 +166,39 @@ class AxonFlowLogger(CustomLogger):
 
     # ----- lifecycle -----------------------------------------------------
 
+    @property
+    def pending_audits(self) -> int:
+        """Audits of finished calls that are still being delivered."""
+        return len(self._governor.pending)
+
+    async def aflush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every finished call's audit has been delivered (or failed).
+
+        False if some were still in flight after `timeout` seconds (default: twice
+        `call_timeout_seconds` plus one).
+        """
+        return await self._governor.pending.wait(timeout)
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Sync `aflush` for scripts and threads.
+
+        Audits of `acompletion` calls made on the loop running in this very thread (a
+        notebook cell's) cannot finish while it blocks; `await logger.aflush()` there.
+        """
+        return self._governor.pending.wait_blocking(timeout)
+
     async def aclose(self) -> None:
-        """Close the SDK clients this logger built (never an injected one)."""
+        """Deliver the audits in flight, then close the SDK clients this logger built
+        (never an injected one)."""
+        await self.aflush()
         if self._clients.owns_clients:
             await self._clients.aclose_all()
 
     def close(self) -> None:
         """Sync `aclose`."""
-        get_bridge().run(self.aclose())
+        self.flush()
+        if self._clients.owns_clients:
+            get_bridge().run(self._clients.aclose_all())
 
     async def __aenter__(self) -> "AxonFlowLogger":
         return self

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from .audit import AuditHook, AuditOutcome, AuditPayload, AuditSink, summary_with_error
 from .breaker import CircuitBreaker
@@ -32,6 +32,7 @@ from .events import (
     RedactionApplied,
 )
 from .guard import GovernanceUnavailable, PlatformRejected, bounded, guarded
+from .pending import PendingAudits
 from .providers import cost_of, provider_of, text_of, usage_of
 from .query import extract_query, redact_messages
 
@@ -88,9 +89,10 @@ class AxonFlowAuditSink:
 class CallState:
     """Mutable facts of one call, shared by its stages."""
 
-    __slots__ = ("emit", "stage", "policies", "context_id", "model", "messages", "simulated", "user_token")
+    __slots__ = ("emit", "stage", "policies", "context_id", "model", "messages", "simulated", "user_token",
+                 "defer_audit")
 
-    def __init__(self, emit: Emitter, model: str, messages: Any, user_token: str) -> None:
+    def __init__(self, emit: Emitter, model: str, messages: Any, user_token: str, defer_audit: bool = False) -> None:
         self.emit = emit
         self.stage = "pre_check"
         self.policies: List[str] = []
@@ -99,6 +101,10 @@ class CallState:
         self.messages = messages
         self.simulated = False
         self.user_token = user_token
+        # True: the caller gets the answer at once and the audit is delivered in a task of
+        # its own (completion/acompletion); False: the call ends with the audit recorded
+        # (govern/agovern, whose result carries the audit id).
+        self.defer_audit = defer_audit
 
 
 def user_label(token: Optional[str]) -> Optional[str]:
@@ -134,13 +140,18 @@ class Governor:
         self.breaker = CircuitBreaker(config.breaker_failure_threshold, config.breaker_recovery_seconds)
         self.audit_sink: AuditSink = AxonFlowAuditSink(self)
         self.audit_hooks: List[AuditHook] = []
+        self.pending = PendingAudits(timeout=2 * config.call_timeout_seconds + 1.0)
+        clients.before_close = self.pending.wait
         self._context = config.pre_check_context() or None
 
     # ----- one call ------------------------------------------------------
 
-    async def run(self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter) -> Any:
+    async def run(
+        self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, *, defer_audit: bool = False
+    ) -> Any:
         model = str(kwargs.get("model", "unknown"))
-        state = CallState(emit, model, kwargs.get("messages") or [], user_token or self.config.default_user_token)
+        state = CallState(emit, model, kwargs.get("messages") or [], user_token or self.config.default_user_token,
+                          defer_audit)
         try:
             await self._admit(state, kwargs)
             state.stage = "llm"
@@ -315,7 +326,8 @@ class Governor:
         try:
             response = await litellm.acompletion(**kwargs)
         except Exception as exc:
-            await self.audit(state, None, started, error=f"{type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"
+            await self._audit_step(state, lambda: self.audit(state, None, started, error=error))
             raise
         if kwargs.get("stream"):
             return GovernedStream(self, state, response, started)
@@ -335,7 +347,15 @@ class Governor:
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
                 cost_usd=cost, latency_ms=latency_ms, simulated=state.simulated, text=text_of(response),
             ))
-        await self.audit(state, response, started, error=error, cost=cost, latency_ms=latency_ms)
+        await self._audit_step(
+            state, lambda: self.audit(state, response, started, error=error, cost=cost, latency_ms=latency_ms)
+        )
+
+    async def _audit_step(self, state: CallState, deliver: Callable[[], Awaitable[Any]]) -> None:
+        if state.defer_audit:
+            self.pending.spawn(deliver)
+        else:
+            await deliver()
 
     async def audit(
         self, state: CallState, response: Any, started: float, *, error: Optional[str] = None,

@@ -93,8 +93,10 @@ async def test_guard_timeout_and_cancelled_probe():
 async def test_fail_open_proceeds_and_reports(make_logger, fake, call, llm, exc, reason):
     fake.pre_error = exc
     seen = []
-    response = await make_logger().acompletion(on_event=seen.append, **call())
+    logger = make_logger()
+    response = await logger.acompletion(on_event=seen.append, **call())
     assert response.choices[0].message.content == llm.reply
+    await logger.aflush()
     skipped = next(e for e in seen if isinstance(e, ev.GovernanceSkipped))
     assert skipped.reason == reason and skipped.stage == "pre_check"
     audit = next(e for e in seen if isinstance(e, ev.AuditRecorded))

@@ -84,8 +84,10 @@ async def first_pending(console: GovernanceConsole, timeout: float = 5.0):
 
 async def test_allow_is_audited(make_live_logger, gov_agent, call, llm):
     seen = []
-    response = await make_live_logger().acompletion(on_event=seen.append, **call("quarterly summary please"))
+    logger = make_live_logger()
+    response = await logger.acompletion(on_event=seen.append, **call("quarterly summary please"))
     assert response.choices[0].message.content == llm.reply and llm.count == 1
+    assert await logger.aflush()  # acompletion returns first; the audit follows in the background
     audit = next(e for e in seen if isinstance(e, ev.AuditRecorded))
     assert audit.delivered and audit.audit_id
     entries = audited_entries(gov_agent)
@@ -120,6 +122,7 @@ async def test_hitl_approved_by_reviewer_from_another_task(make_live_logger, gov
     await reviewer.approve(pending.request_id, "rev-1", "rev@example.com", "looks fine")
     response = await task
     assert response.choices[0].message.content == llm.reply
+    await logger.aflush()
     decided = next(e for e in seen if isinstance(e, ev.ApprovalDecided))
     assert decided.status == "approved" and decided.comment == "looks fine"
     assert any(isinstance(e, ev.AuditRecorded) and e.delivered for e in seen)
@@ -206,6 +209,7 @@ async def test_breaker_open_half_open_closed_with_agent_restart(agent_factory, p
     await asyncio.sleep(0.6)
     seen.clear()
     await logger.acompletion(on_event=seen.append, **call())
+    await logger.aflush()
     assert logger.breaker_state == "closed"
     assert any(isinstance(e, ev.DecisionMade) for e in seen)
     assert any(isinstance(e, ev.AuditRecorded) and e.delivered for e in seen)
@@ -234,6 +238,7 @@ async def test_streaming_async_and_sync(make_live_logger, gov_agent, call, llm):
     sync_text = "".join((c.choices[0].delta.content or "") if c.choices else ""
                         for c in logger.completion(stream=True, **call()))
     assert sync_text == llm.reply
+    assert await logger.aflush()  # the async stream's audit task runs on this loop
     entries = audited_entries(gov_agent)
     assert len(entries) == 2 and all(e["response_sample"] == llm.reply for e in entries)
 

@@ -121,12 +121,14 @@ def test_plain_script_consecutive_sync_calls(llm):
 
 async def test_async_stream_governed(make_logger, fake, call, llm):
     seen = []
-    stream = await make_logger().acompletion(on_event=seen.append, stream=True, **call())
+    logger = make_logger()
+    stream = await logger.acompletion(on_event=seen.append, stream=True, **call())
     assert fake.pre_checks and fake.audits == []
     text = ""
     async for chunk in stream:
         text += chunk.choices[0].delta.content or ""
     assert text == llm.reply
+    assert await logger.aflush()
     assert len(fake.audits) == 1 and fake.audits[0]["response_summary"] == llm.reply
     assert fake.audits[0]["token_usage"].total_tokens > 0
     chunks = [e.delta for e in seen if isinstance(e, ev.CompletionChunk)]
@@ -136,9 +138,11 @@ async def test_async_stream_governed(make_logger, fake, call, llm):
 
 
 def test_sync_stream_governed(make_logger, fake, call, llm):
-    stream = make_logger().completion(stream=True, stream_options={"include_usage": True}, **call())
+    logger = make_logger()
+    stream = logger.completion(stream=True, stream_options={"include_usage": True}, **call())
     text = "".join((chunk.choices[0].delta.content or "") if chunk.choices else "" for chunk in stream)
     assert text == llm.reply
+    assert logger.flush()
     assert len(fake.audits) == 1 and fake.audits[0]["response_summary"] == llm.reply
 
 

@@ -18,6 +18,7 @@ async def test_allow_calls_llm_and_audits(make_logger, fake, call, llm):
     response = await logger.acompletion(on_event=seen.append, **call("summarise this"))
     assert response.choices[0].message.content == llm.reply
     assert llm.count == 1
+    assert await logger.aflush()
     assert fake.pre_checks[0]["query"] == "summarise this"
     assert fake.pre_checks[0]["user_token"] == "anonymous"
     assert len(fake.audits) == 1
@@ -63,8 +64,10 @@ async def test_hitl_approved(make_logger, fake, call, llm):
     fake.pre = PreCheck(approved=False, policies=["wire"], block_reason="require_approval")
     fake.poll_statuses = ["pending", "approved"]
     seen = []
-    response = await make_logger().acompletion(on_event=seen.append, **call())
+    logger = make_logger()
+    response = await logger.acompletion(on_event=seen.append, **call())
     assert response.choices[0].message.content == llm.reply
+    await logger.aflush()
     assert fake.created[0].triggered_policy_id == "wire" and fake.polls == 2
     kinds = [type(e).__name__ for e in seen]
     assert kinds[:2] == ["DecisionMade", "ApprovalRequested"]
@@ -150,8 +153,10 @@ async def test_redaction_required_but_not_supplied(make_logger, fake, call, llm)
 async def test_audit_failure_never_breaks_the_response(make_logger, fake, call):
     fake.audit_error = ConnectionError("audit down")
     seen = []
-    response = await make_logger().acompletion(on_event=seen.append, **call())
+    logger = make_logger()
+    response = await logger.acompletion(on_event=seen.append, **call())
     assert response.choices[0].message.content
+    assert await logger.aflush()  # delivered or failed: nothing left in flight
     audit = next(e for e in seen if isinstance(e, ev.AuditRecorded))
     assert not audit.delivered
 
@@ -171,10 +176,12 @@ async def test_subscribe_and_unsubscribe(make_logger, call):
     seen = []
     unsubscribe = logger.subscribe(seen.append)
     await logger.acompletion(**call())
+    await logger.aflush()
     count = len(seen)
     assert count >= 3
     unsubscribe()
     await logger.acompletion(**call())
+    await logger.aflush()
     assert len(seen) == count
 
 
@@ -189,8 +196,10 @@ async def test_mock_response_is_simulated_and_kwargs_not_forwarded(make_logger, 
 
 async def test_cost_known_model(make_logger, fake):
     seen = []
-    await make_logger().acompletion(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
-                                    mock_response="hello", on_event=seen.append)
+    logger = make_logger()
+    await logger.acompletion(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                             mock_response="hello", on_event=seen.append)
+    await logger.aflush()
     finished = next(e for e in seen if isinstance(e, ev.CompletionFinished))
     assert finished.cost_usd is not None and finished.cost_usd > 0
     assert fake.audits[0]["metadata"]["cost_usd"] == finished.cost_usd
@@ -205,8 +214,10 @@ async def test_cost_unknown_model_is_none(make_logger, call):
 
 async def test_llm_error_is_audited_and_raised(make_logger, fake, call, llm):
     llm.fail_status = 500
+    logger = make_logger()
     with pytest.raises(Exception):
-        await make_logger().acompletion(num_retries=0, **call())
+        await logger.acompletion(num_retries=0, **call())
+    await logger.aflush()
     assert fake.audits and fake.audits[0]["response_summary"].startswith("[ERROR]")
 
 
@@ -240,6 +251,7 @@ async def test_audit_hook_and_custom_sink(make_logger, fake, call):
     seen = []
     remove = logger.add_audit_hook(lambda payload, outcome: seen.append((payload, outcome)))
     await logger.acompletion(**call())
+    await logger.aflush()
     payload, outcome = seen[0]
     assert payload.context_id == "ctx-1" and payload.model == "openai/test-model"
     assert outcome.delivered and outcome.audit_id == "audit-1"
@@ -258,4 +270,5 @@ async def test_audit_hook_and_custom_sink(make_logger, fake, call):
     assert result.audit_id == "local-1" and len(journal.payloads) == 1 and len(fake.audits) == 1
     remove()
     await logger.acompletion(**call())
+    await logger.aflush()
     assert len(seen) == 2

@@ -175,6 +175,7 @@ async def test_retry_delivers_after_restart(tmp_path, agent_factory, llm):
     await _wait(lambda: llm.count == 1)
     agent.stop()
     await task
+    await logger.aflush()
     llm.delay_seconds = 0.0
     assert journal.count("pending") == 1
     row = journal.records()[0]

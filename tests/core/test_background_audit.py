@@ -1,0 +1,162 @@
+"""completion/acompletion return with the answer; the audit follows, and is never dropped.
+
+The caller no longer waits for the audit round trip, so these tests pin down what must
+still hold: the audit arrives, `aflush()` waits for it, `agovern` still returns with it,
+and a script that ends right after its call (plain `asyncio.run`, or sync at exit,
+neither closing the logger) still gets its call audited, with nothing printed about
+unclosed sessions or destroyed tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+
+import httpx
+
+from axonflow_notebook import AxonFlowLogger, AxonFlowLoggerConfig
+from axonflow_notebook.core import events as ev
+
+
+class GatedSink:
+    """Wraps the real sink and holds every delivery until `release` is set."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.release = asyncio.Event()
+
+    async def deliver(self, payload):
+        await self.release.wait()
+        return await self.inner.deliver(payload)
+
+
+def audited(agent) -> list:
+    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 100}, timeout=10).json()
+    return [e for e in body["entries"] if e.get("audit_id")]
+
+
+def _logger(agent) -> AxonFlowLogger:
+    return AxonFlowLogger(AxonFlowLoggerConfig(endpoint=agent.url, client_id="bg", client_secret="s"))
+
+
+async def test_acompletion_returns_before_the_audit_and_aflush_waits_for_it(agent, llm):
+    logger = _logger(agent)
+    sink = logger.audit_sink = GatedSink(logger.audit_sink)
+    seen = []
+    response = await logger.acompletion(on_event=seen.append, messages=[{"role": "user", "content": "hi"}],
+                                        **llm.litellm_kwargs())
+    assert response.choices[0].message.content == llm.reply
+    assert logger.pending_audits == 1 and audited(agent) == []
+    assert not any(isinstance(e, ev.AuditRecorded) for e in seen)
+    assert await logger.aflush(timeout=0.2) is False  # still held by the sink
+    sink.release.set()
+    assert await logger.aflush() is True
+    assert logger.pending_audits == 0
+    recorded = next(e for e in seen if isinstance(e, ev.AuditRecorded))
+    assert recorded.delivered and [e["audit_id"] for e in audited(agent)] == [recorded.audit_id]
+    await logger.aclose()
+
+
+async def test_cancelling_the_caller_after_the_answer_keeps_the_audit(agent, llm):
+    logger = _logger(agent)
+    sink = logger.audit_sink = GatedSink(logger.audit_sink)
+    await logger.acompletion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+    audits = [t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "_despite_cancellation"]
+    assert len(audits) == 1
+    audits[0].cancel()  # what asyncio.run does to leftover tasks when main() returns
+    await asyncio.sleep(0.05)
+    audits[0].cancel()  # and once more, mid-delivery
+    await asyncio.sleep(0.05)
+    sink.release.set()
+    assert await logger.aflush()
+    assert len(audited(agent)) == 1
+    await logger.aclose()
+
+
+async def test_agovern_still_returns_with_the_audit_recorded(agent, llm):
+    logger = _logger(agent)
+    result = await logger.agovern(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+    assert result.audit_id and logger.pending_audits == 0
+    assert [e["audit_id"] for e in audited(agent)] == [result.audit_id]
+    await logger.aclose()
+
+
+async def test_an_audit_cancelled_before_it_started_is_started_again(agent, llm):
+    logger = _logger(agent)
+    logger.audit_sink = GatedSink(logger.audit_sink)
+    logger.audit_sink.release.set()
+    await logger.acompletion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+    audit = next(t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "_despite_cancellation")
+    audit.cancel()  # before its first step: the coroutine never runs, nothing can catch it
+    assert await logger.aflush()
+    assert audit.cancelled() and len(audited(agent)) == 1
+    await logger.aclose()
+
+
+async def test_aclose_delivers_the_audits_in_flight(agent, llm):
+    logger = _logger(agent)
+    sink = logger.audit_sink = GatedSink(logger.audit_sink)
+    await logger.acompletion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+    asyncio.get_running_loop().call_later(0.1, sink.release.set)
+    await logger.aclose()
+    assert len(audited(agent)) == 1
+
+
+SCRIPT_PRELUDE = """
+import asyncio, sys
+from axonflow_notebook import AxonFlowLogger, AxonFlowLoggerConfig
+
+class SlowSink:  # the audit is still in flight when the script ends
+    def __init__(self, inner):
+        self.inner = inner
+    async def deliver(self, payload):
+        await asyncio.sleep(0.5)
+        return await self.inner.deliver(payload)
+
+logger = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=sys.argv[1], client_id="script", client_secret="s"))
+logger.audit_sink = SlowSink(logger.audit_sink)
+kwargs = dict(model="openai/test-model", api_base=sys.argv[2], api_key="sk-test",
+              messages=[{"role": "user", "content": "hi"}])
+"""
+
+ASYNC_SCRIPT = SCRIPT_PRELUDE + """
+async def main():
+    response = await logger.acompletion(**kwargs)
+    print("answer:", response.choices[0].message.content, "pending:", logger.pending_audits)
+
+asyncio.run(main())  # no aclose(): asyncio.run cancels the audit task and waits for it
+"""
+
+SYNC_SCRIPT = SCRIPT_PRELUDE + """
+response = logger.completion(**kwargs)
+print("answer:", response.choices[0].message.content, "pending:", logger.pending_audits)
+# no close(): the interpreter exits with the audit in flight
+"""
+
+
+def _run_script(source: str, agent, llm) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AXONFLOW_TELEMETRY": "off"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(source), agent.url, llm.url + "/v1"],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def _assert_clean_exit(done: subprocess.CompletedProcess, llm) -> None:
+    assert done.returncode == 0, done.stderr
+    assert f"answer: {llm.reply} pending: 1" in done.stdout
+    for noise in ("Unclosed", "Task was destroyed", "Traceback", "Exception ignored"):
+        assert noise not in done.stderr, done.stderr
+
+
+def test_asyncio_run_script_that_never_closes_still_audits(agent, llm):
+    done = _run_script(ASYNC_SCRIPT, agent, llm)
+    _assert_clean_exit(done, llm)
+    assert len(audited(agent)) == 1
+
+
+def test_sync_script_exiting_right_after_its_call_still_audits(agent, llm):
+    done = _run_script(SYNC_SCRIPT, agent, llm)
+    _assert_clean_exit(done, llm)
+    assert len(audited(agent)) == 1
