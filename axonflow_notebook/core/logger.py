@@ -124,11 +124,14 @@ class AxonFlowLogger(CustomLogger):
     ) -> Any:
         """Governed `litellm.completion`; works in scripts, threads and running loops.
 
-        Runs on the process's sync-bridge loop; events fire in that thread.
-        With `stream=True` returns a (sync) iterator of chunks. The audit is
-        delivered in the background, as with `acompletion`.
+        Governance runs on the process's sync-bridge loop and its events fire in
+        that thread; the LLM call is LiteLLM's sync `completion` in the caller's
+        thread. With `stream=True` returns a (sync) iterator of chunks. The audit
+        (and the completion event) follow in the background, as with `acompletion`.
         """
         bridge = get_bridge()
+        if not kwargs.get("stream"):
+            return self._governor.run_sync(kwargs, user_token, self._emitter(on_event), bridge)
         response = bridge.run(
             self._governor.run(kwargs, user_token, self._emitter(on_event), defer_audit=True)
         )

@@ -38,12 +38,31 @@ class PendingAudits:
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._tasks: "set[asyncio.Task[Any]]" = set()
+        self._scheduled = 0  # handed to another thread's loop, task not created yet
         self._lock = threading.Lock()
         _register(self)
 
     def __len__(self) -> int:
         with self._lock:
-            return sum(1 for task in self._tasks if not task.done())
+            return self._scheduled + sum(1 for task in self._tasks if not task.done())
+
+    def spawn_on(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[], Awaitable[Any]]) -> None:
+        """`spawn` onto `loop` from another thread; counted as in flight from this moment."""
+        with self._lock:
+            self._scheduled += 1
+
+        def start() -> None:
+            try:
+                self._start(loop, deliver, 0)
+            finally:
+                with self._lock:
+                    self._scheduled -= 1
+
+        loop.call_soon_threadsafe(start)
+
+    def _scheduled_count(self) -> int:
+        with self._lock:
+            return self._scheduled
 
     def spawn(self, deliver: Callable[[], Awaitable[Any]]) -> None:
         """Run `deliver()` in its own task on the running loop."""
@@ -84,12 +103,13 @@ class PendingAudits:
         deadline = loop.time() + (self._timeout if timeout is None else timeout)
         while True:
             groups = self._by_loop()
-            if not groups:
+            scheduled = self._scheduled_count()
+            if not groups and not scheduled:
                 return True
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            here = groups.get(loop)
+            here = None if scheduled else groups.get(loop)
             if here:
                 await asyncio.wait(here, timeout=remaining)
             else:  # tasks of loops running in other threads: watch them finish
@@ -108,7 +128,9 @@ class PendingAudits:
             own_loop = asyncio.get_running_loop()
         except RuntimeError:
             own_loop = None
-        done = True
+        while self._scheduled_count() and time.monotonic() < deadline:
+            time.sleep(0.001)  # a task about to be created on another thread's loop
+        done = not self._scheduled_count()
         for loop, tasks in self._by_loop().items():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or loop.is_closed() or loop is own_loop:

@@ -313,16 +313,50 @@ class Governor:
 
     # ----- LLM + audit ---------------------------------------------------
 
-    async def _call_llm(self, state: CallState, kwargs: Dict[str, Any]) -> Any:
+    def run_sync(self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, bridge: Any) -> Any:
+        """`run` for the sync API: governance on the sync bridge, the LLM in the caller's thread.
+
+        Only the pre-check crosses to the bridge loop and back; the LLM call is LiteLLM's own
+        sync `completion`, exactly as an ungoverned caller would make it; the completion
+        event and the audit follow on the bridge loop.
+        """
         import litellm
 
+        model = str(kwargs.get("model", "unknown"))
+        state = CallState(emit, model, kwargs.get("messages") or [], user_token or self.config.default_user_token)
+        try:
+            bridge.run(self._admit(state, kwargs))
+            state.stage = "llm"
+            started = self._mark_governed(state, kwargs)
+            try:
+                response = litellm.completion(**kwargs)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                self.pending.spawn_on(bridge.loop, lambda: self.audit(state, None, started, error=error))
+                raise
+            state.stage = "audit"
+            self.pending.spawn_on(bridge.loop, lambda: self.finish(state, response, started))
+            return response
+        except BaseException as exc:
+            if emit.active:
+                emit(CallFailed(emit.call_id, stage=state.stage, error_type=type(exc).__name__,
+                                message=str(exc)[:500], policies=tuple(state.policies), model=model))
+            raise
+
+    def _mark_governed(self, state: CallState, kwargs: Dict[str, Any]) -> float:
+        """Tag the LiteLLM call (callback mode must not audit it twice); returns its start time."""
         metadata = dict(kwargs.get("metadata") or {})
         metadata[GOVERNED_KEY] = True
         if state.context_id:
             metadata[CONTEXT_KEY] = state.context_id
         kwargs["metadata"] = metadata
         state.simulated = kwargs.get("mock_response") is not None
-        started = time.perf_counter()
+        return time.perf_counter()
+
+    async def _call_llm(self, state: CallState, kwargs: Dict[str, Any]) -> Any:
+        import litellm
+
+        started = self._mark_governed(state, kwargs)
         try:
             response = await litellm.acompletion(**kwargs)
         except Exception as exc:

@@ -22,6 +22,7 @@ def test_sync_consecutive_calls_each_governed(make_logger, fake, call, llm):
     logger = make_logger()
     for _ in range(10):
         assert logger.completion(**call()).choices[0].message.content == llm.reply
+    assert logger.flush()
     assert len(fake.pre_checks) == 10 and len(fake.audits) == 10
 
 
@@ -30,6 +31,7 @@ async def test_sync_inside_running_loop(make_logger, fake, call, llm):
     logger = make_logger()
     for _ in range(3):
         logger.completion(**call())
+    assert await logger.aflush()  # flush() would block this loop; the audits run on the bridge's
     assert len(fake.pre_checks) == 3 and len(fake.audits) == 3
 
 
@@ -48,12 +50,15 @@ def test_sync_from_threads(make_logger, fake, call):
         thread.start()
     for thread in threads:
         thread.join()
+    assert logger.flush()
     assert errors == [] and len(fake.audits) == 8
 
 
 def test_events_fire_in_pipeline_thread(make_logger, call):
     threads = set()
-    make_logger().completion(on_event=lambda e: threads.add(threading.current_thread().name), **call())
+    logger = make_logger()
+    logger.completion(on_event=lambda e: threads.add(threading.current_thread().name), **call())
+    assert logger.flush()  # the completion and audit events come after the answer
     assert threads == {"axonflow-sync-bridge"}
 
 
@@ -113,6 +118,7 @@ def test_plain_script_consecutive_sync_calls(llm):
         for _ in range(5):
             logger.completion(model="openai/test-model", api_base={llm.url + '/v1'!r}, api_key="sk-test",
                               messages=[{{"role": "user", "content": "hi"}}])
+        assert logger.flush()
         print(len(fake.pre_checks), len(fake.audits))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
