@@ -61,12 +61,16 @@ def use_aiohttp(client: Any) -> None:
 MAX_IN_FLIGHT = 16
 
 
-def _park_closer(client: Any, before_close: Optional[Callable[[], Awaitable[Any]]]) -> Any:
+def _park_closer(
+    client: Any, before_close: Optional[Callable[[], Awaitable[Any]]], forget: Callable[[], None]
+) -> Any:
     """An async generator parked at its first `yield`, whose `finally` closes `client`.
 
     The running loop tracks it (asyncgen hooks), so `loop.shutdown_asyncgens()`,
     which `asyncio.run` calls before closing the loop, closes the client while the
     loop still runs. `aclose()` on it is also how we close the client ourselves.
+    `forget` then drops the pool's entries for that loop, which the client (its
+    aiohttp session holds the loop) would otherwise keep alive.
     """
 
     async def closer() -> Any:
@@ -79,6 +83,8 @@ def _park_closer(client: Any, before_close: Optional[Callable[[], Awaitable[Any]
                 await client.close()
             except Exception:
                 _log.debug("closing an AxonFlow client failed", exc_info=True)
+            finally:
+                forget()
 
     gen = closer()
     try:
@@ -145,8 +151,14 @@ class ClientPool:
                 if client is None:
                     client = build_client(self._config)
                     self._by_loop[loop] = client
-                    self._closers[loop] = _park_closer(client, self.before_close)
+                    self._closers[loop] = _park_closer(client, self.before_close, lambda: self._forget(loop))
         return client
+
+    def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            self._by_loop.pop(loop, None)
+            self._closers.pop(loop, None)
+            self._gates.pop(loop, None)
 
     def take_all(self) -> List[tuple]:
         """Remove and return (loop, closer) pairs, for closing."""

@@ -25,7 +25,8 @@ async def _despite_cancellation(deliver: Callable[[], Awaitable[Any]]) -> Any:
     except asyncio.CancelledError:
         # The caller's loop is shutting down (or someone cancelled every task):
         # deliver once more rather than lose the record. A delivery cut off mid-way
-        # completes the same context again, which AxonFlow treats as one entry.
+        # completes the same context again: one entry on the embedded agent (which
+        # updates the decision's row); not verified against a real AxonFlow.
         task = asyncio.current_task()
         if task is not None and hasattr(task, "uncancel"):
             task.uncancel()

@@ -160,3 +160,28 @@ def test_sync_script_exiting_right_after_its_call_still_audits(agent, llm):
     done = _run_script(SYNC_SCRIPT, agent, llm)
     _assert_clean_exit(done, llm)
     assert len(audited(agent)) == 1
+
+
+def test_a_finished_asyncio_run_loop_is_not_kept_alive(agent, llm):
+    """A service calling asyncio.run per job must not accumulate loops, clients and sessions.
+
+    `mock_response` keeps LiteLLM's own per-loop HTTP clients out of it (LiteLLM keeps its
+    sessions, and so their loops, alive by itself), and its logging worker holds on to the
+    most recent loop, so every loop but the last must be gone.
+    """
+    import gc
+    import weakref
+
+    logger = _logger(agent)
+    loops = []
+
+    async def job():
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        await logger.acompletion(messages=[{"role": "user", "content": "hi"}], mock_response="ok",
+                                 **llm.litellm_kwargs())
+
+    for _ in range(4):
+        asyncio.run(job())
+    gc.collect()
+    assert [ref() for ref in loops[:-1]] == [None, None, None]
+    assert len(audited(agent)) == 4
