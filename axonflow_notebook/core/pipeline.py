@@ -4,6 +4,9 @@
 `Governor.run` drives one call and returns the LiteLLM response, or a
 `GovernedStream` for `stream=True`. Every stage reports through the call's
 `Emitter`. Fail-open/closed is decided here, from the guard's verdicts.
+`Governor.run_sync` is the sync API's variant (LiteLLM's sync call in the
+caller's thread). For `completion`/`acompletion` the audit is delivered after
+the call returns, tracked by `Governor.pending` (see pending.py).
 """
 
 from __future__ import annotations
