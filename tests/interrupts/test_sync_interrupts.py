@@ -131,7 +131,11 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm):
 
 
 def test_ctrl_c_between_stream_chunks(logger, llm):
-    logger.completion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "warm up"}])
+    # Warm up the same path: a sync stream runs LiteLLM on the bridge loop, whose first
+    # connection starts that loop's resolver thread (a plain completion() does not).
+    warm_up = [{"role": "user", "content": "warm up"}]
+    for _ in logger.completion(**llm.litellm_kwargs(), stream=True, messages=warm_up):
+        pass
     time.sleep(0.2)
     baseline = _baseline()
     llm.chunk_delay = 0.1
