@@ -5,14 +5,9 @@ them, so the user's loop (acompletion) and the sync bridge's loop (completion)
 each get their own client. Clients are built with retries off: the guard bounds
 every call by `call_timeout_seconds` and an outage must fail fast.
 
-The SDK's httpx client sends through aiohttp (`httpx-aiohttp`) instead of
-httpcore: the same requests, about 0.7 ms less per round trip here (pre-check
-p50 1.47 → 0.76 ms through the SDK), and a governed call makes two of them.
-Only the default transport is replaced; httpx's proxy mounts (HTTPS_PROXY &c.)
-still take the URLs they match.
-
-aiohttp complains loudly about a session nobody closed, so every client we
-build is closed for its owner: by `aclose()`, by the loop's own shutdown
+The SDK's httpx client sends through aiohttp (see transport.py), and aiohttp
+complains loudly about a session nobody closed, so every client we build is
+closed for its owner: by `aclose()`, by the loop's own shutdown
 (`asyncio.run` closes the async generator parked for each client), or at
 interpreter exit, after the audits still in flight have been delivered.
 
@@ -46,16 +41,10 @@ def build_client(config: AxonFlowLoggerConfig) -> Any:
         timeout=config.call_timeout_seconds,
         retry_config=RetryConfig(enabled=False, max_attempts=1),
     )
+    from .transport import use_aiohttp
+
     use_aiohttp(client)
     return client
-
-
-def use_aiohttp(client: Any) -> None:
-    """Send the SDK client's requests through aiohttp (see the module docstring)."""
-    from httpx_aiohttp import AiohttpTransport
-
-    http = client._http_client  # the SDK's own as_user() borrows this same attribute
-    http._transport = AiohttpTransport()
 
 
 MAX_IN_FLIGHT = 16
@@ -112,13 +101,11 @@ class ClientPool:
         self._config = config
         self._injected = injected
         self._lock = threading.Lock()
-        self._by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = (
+        # loop -> (client, the parked generator that closes it)
+        self._by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple]" = (
             weakref.WeakKeyDictionary()
         )
         self._gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
-            weakref.WeakKeyDictionary()
-        )
-        self._closers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]" = (
             weakref.WeakKeyDictionary()
         )
         # Awaited on a client's loop just before that client closes (the pipeline waits
@@ -144,28 +131,26 @@ class ClientPool:
         if self._injected is not None:
             return self._injected
         loop = asyncio.get_running_loop()
-        client = self._by_loop.get(loop)
-        if client is None:
+        entry = self._by_loop.get(loop)
+        if entry is None:
             with self._lock:
-                client = self._by_loop.get(loop)
-                if client is None:
+                entry = self._by_loop.get(loop)
+                if entry is None:
                     client = build_client(self._config)
-                    self._by_loop[loop] = client
-                    self._closers[loop] = _park_closer(client, self.before_close, lambda: self._forget(loop))
-        return client
+                    entry = (client, _park_closer(client, self.before_close, lambda: self._forget(loop)))
+                    self._by_loop[loop] = entry
+        return entry[0]
 
     def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             self._by_loop.pop(loop, None)
-            self._closers.pop(loop, None)
             self._gates.pop(loop, None)
 
     def take_all(self) -> List[tuple]:
         """Remove and return (loop, closer) pairs, for closing."""
         with self._lock:
-            pairs = list(self._closers.items())
+            pairs = [(loop, closer) for loop, (_, closer) in self._by_loop.items()]
             self._by_loop = weakref.WeakKeyDictionary()
-            self._closers = weakref.WeakKeyDictionary()
         return pairs
 
     async def aclose_all(self) -> None:
@@ -193,9 +178,10 @@ class ClientPool:
 
     def current_loop_client(self) -> Optional[Any]:
         try:
-            return self._by_loop.get(asyncio.get_running_loop())
+            entry = self._by_loop.get(asyncio.get_running_loop())
         except RuntimeError:
             return None
+        return entry[0] if entry else None
 
 
 _POOLS: "weakref.WeakSet[ClientPool]" = weakref.WeakSet()

@@ -34,49 +34,11 @@ def _platform_rejection_types() -> tuple:
     return (AuthenticationError, BudgetExceededError, PolicyViolationError)
 
 
-def _chain(exc: BaseException):
-    """The exception and its `raise ... from` causes, outermost first."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__
-
-
-def transport_error(exc: BaseException) -> BaseException:
-    """The transport's own exception in the chain (aiohttp's), else `exc` itself."""
-    for link in _chain(exc):
-        if type(link).__module__.startswith("aiohttp"):
-            return link
-    return exc
-
-
-def _aiohttp_verdict(exc: BaseException) -> Optional[str]:
-    """Judge aiohttp's own error rather than httpx-aiohttp's mapping of it.
-
-    That mapping turns every aiohttp connection error (a refused connection
-    included) into `httpx.ConnectTimeout`, which would report an unreachable
-    AxonFlow as a timeout.
-    """
-    if not type(exc).__module__.startswith("aiohttp"):
-        return None
-    import aiohttp
-
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return "timeout"
-    if isinstance(exc, aiohttp.ClientConnectionError):
-        return "unreachable"
-    return None
-
-
 def classify(exc: BaseException) -> str:
     """Map a transport/SDK failure to a GovernanceSkipped reason."""
     import httpx
     from axonflow import exceptions as axe
 
-    verdict = _aiohttp_verdict(transport_error(exc))
-    if verdict is not None:
-        return verdict
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError, httpx.TimeoutException, axe.TimeoutError)):
         return "timeout"
     if isinstance(exc, (httpx.TransportError, axe.ConnectionError, OSError)):
@@ -138,12 +100,7 @@ async def _guarded(breaker: CircuitBreaker, timeout: float, call: Callable[[], A
     except Exception as exc:  # every other failure is an availability failure
         breaker.record_failure(admission)
         reason = classify(exc)
-        if reason == "timeout":
-            detail = f"no answer within {timeout:g}s"
-        elif reason == "unreachable":
-            detail = _describe(transport_error(exc))  # the transport's words, not the wrappers'
-        else:
-            detail = _describe(exc)
+        detail = f"no answer within {timeout:g}s" if reason == "timeout" else _describe(exc)
         raise GovernanceUnavailable(reason, detail) from exc
     except BaseException:
         breaker.release(admission)
@@ -152,4 +109,4 @@ async def _guarded(breaker: CircuitBreaker, timeout: float, call: Callable[[], A
     return result
 
 
-__all__ = ["GovernanceUnavailable", "PlatformRejected", "guarded", "bounded", "classify", "transport_error"]
+__all__ = ["GovernanceUnavailable", "PlatformRejected", "guarded", "bounded", "classify"]

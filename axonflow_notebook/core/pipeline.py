@@ -149,20 +149,30 @@ class Governor:
 
     # ----- one call ------------------------------------------------------
 
+    def _new_call(
+        self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, defer_audit: bool
+    ) -> CallState:
+        model = str(kwargs.get("model", "unknown"))
+        return CallState(emit, model, kwargs.get("messages") or [], user_token or self.config.default_user_token,
+                         defer_audit)
+
+    @staticmethod
+    def _report_failure(state: CallState, exc: BaseException) -> None:
+        emit = state.emit
+        if emit.active:
+            emit(CallFailed(emit.call_id, stage=state.stage, error_type=type(exc).__name__,
+                            message=str(exc)[:500], policies=tuple(state.policies), model=state.model))
+
     async def run(
         self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, *, defer_audit: bool = False
     ) -> Any:
-        model = str(kwargs.get("model", "unknown"))
-        state = CallState(emit, model, kwargs.get("messages") or [], user_token or self.config.default_user_token,
-                          defer_audit)
+        state = self._new_call(kwargs, user_token, emit, defer_audit)
         try:
             await self._admit(state, kwargs)
             state.stage = "llm"
             return await self._call_llm(state, kwargs)
         except BaseException as exc:
-            if emit.active:
-                emit(CallFailed(emit.call_id, stage=state.stage, error_type=type(exc).__name__,
-                                message=str(exc)[:500], policies=tuple(state.policies), model=model))
+            self._report_failure(state, exc)
             raise
 
     async def _admit(self, state: CallState, kwargs: Dict[str, Any]) -> None:
@@ -325,8 +335,8 @@ class Governor:
         """
         import litellm
 
-        model = str(kwargs.get("model", "unknown"))
-        state = CallState(emit, model, kwargs.get("messages") or [], user_token or self.config.default_user_token)
+        # The audit is handed to the bridge loop explicitly below, so `finish` runs it inline there.
+        state = self._new_call(kwargs, user_token, emit, defer_audit=False)
         try:
             bridge.run(self._admit(state, kwargs))
             state.stage = "llm"
@@ -341,9 +351,7 @@ class Governor:
             self.pending.spawn_on(bridge.loop, lambda: self.finish(state, response, started))
             return response
         except BaseException as exc:
-            if emit.active:
-                emit(CallFailed(emit.call_id, stage=state.stage, error_type=type(exc).__name__,
-                                message=str(exc)[:500], policies=tuple(state.policies), model=model))
+            self._report_failure(state, exc)
             raise
 
     def _mark_governed(self, state: CallState, kwargs: Dict[str, Any]) -> float:
