@@ -4,14 +4,22 @@
 loop (a Jupyter cell) without touching the caller's loop. KeyboardInterrupt
 while waiting cancels the coroutine and waits for it to unwind, so nothing is
 left running behind the caller.
+
+`post(callback)` hands work to the bridge loop without the calling thread giving
+up the GIL: waking the loop directly means a socket write, and any such syscall
+lets another thread that wants the GIL (LiteLLM's logging thread, right after a
+completion) run first, which the caller then waits out. A forwarding thread
+blocked on a queue is woken by a lock release instead, and takes the GIL only
+when the caller next blocks on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import queue
 import threading
-from typing import Any, Coroutine, Optional, TypeVar
+from typing import Any, Callable, Coroutine, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -21,6 +29,8 @@ class SyncBridge:
         self._lock = threading.Lock()
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
+        self._posts: "queue.SimpleQueue[Callable[[], Any]]" = queue.SimpleQueue()
+        self._forwarder: Optional[threading.Thread] = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -45,6 +55,9 @@ class SyncBridge:
         thread.start()
         ready.wait()
         self._loop, self._thread = loop, thread
+        if self._forwarder is None or not self._forwarder.is_alive():
+            self._forwarder = threading.Thread(target=self._forward, name="axonflow-sync-bridge-post", daemon=True)
+            self._forwarder.start()
 
     def in_bridge_thread(self) -> bool:
         return self._thread is not None and threading.current_thread() is self._thread
@@ -86,6 +99,19 @@ class SyncBridge:
                 else:
                     coro.close()
             raise
+
+    def post(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` on the bridge loop soon; the caller keeps the GIL (see module doc)."""
+        self.loop  # starts the bridge, and its forwarder, if need be
+        self._posts.put(callback)
+
+    def _forward(self) -> None:
+        while True:
+            callback = self._posts.get()
+            try:
+                self.loop.call_soon_threadsafe(callback)
+            except RuntimeError:  # the loop was closed under us (interpreter exit)
+                pass
 
     def submit(self, coro: Coroutine[Any, Any, Any]) -> "concurrent.futures.Future[Any]":
         """Schedule without waiting (used by sync callback hooks)."""

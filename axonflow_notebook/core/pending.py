@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import weakref
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 _log = logging.getLogger(__name__)
 
@@ -47,8 +47,16 @@ class PendingAudits:
         with self._lock:
             return self._scheduled + sum(1 for task in self._tasks if not task.done())
 
-    def spawn_on(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[], Awaitable[Any]]) -> None:
-        """`spawn` onto `loop` from another thread; counted as in flight from this moment."""
+    def spawn_on(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        deliver: Callable[[], Awaitable[Any]],
+        post: Optional[Callable[[Callable[[], None]], None]] = None,
+    ) -> None:
+        """`spawn` onto `loop` from another thread; counted as in flight from this moment.
+
+        `post` is how the start reaches `loop` (default `loop.call_soon_threadsafe`).
+        """
         with self._lock:
             self._scheduled += 1
 
@@ -59,7 +67,7 @@ class PendingAudits:
                 with self._lock:
                     self._scheduled -= 1
 
-        loop.call_soon_threadsafe(start)
+        (post or loop.call_soon_threadsafe)(start)
 
     def _scheduled_count(self) -> int:
         with self._lock:

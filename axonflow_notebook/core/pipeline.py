@@ -345,10 +345,10 @@ class Governor:
                 response = litellm.completion(**kwargs)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                self.pending.spawn_on(bridge.loop, lambda: self.audit(state, None, started, error=error))
+                self.pending.spawn_on(bridge.loop, lambda: self.audit(state, None, started, error=error), bridge.post)
                 raise
             state.stage = "audit"
-            self.pending.spawn_on(bridge.loop, lambda: self.finish(state, response, started))
+            self.pending.spawn_on(bridge.loop, lambda: self.finish(state, response, started), bridge.post)
             return response
         except BaseException as exc:
             self._report_failure(state, exc)

@@ -185,3 +185,54 @@ def test_a_finished_asyncio_run_loop_is_not_kept_alive(agent, llm):
     gc.collect()
     assert [ref() for ref in loops[:-1]] == [None, None, None]
     assert len(audited(agent)) == 4
+
+
+def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(agent, llm, monkeypatch):
+    """The caller's only wake-up of the bridge loop is the pre-check; the audit is forwarded.
+
+    Waking the loop is a socket write, during which the caller gives up the GIL and then
+    waits out whichever thread took it (LiteLLM's logging thread, right after its call).
+    """
+    import threading
+
+    from axonflow_notebook.core.bridge import get_bridge
+
+    logger = _logger(agent)
+    logger.completion(messages=[{"role": "user", "content": "warm-up"}], **llm.litellm_kwargs())
+    assert logger.flush()
+    loop = get_bridge().loop
+    wakers = []
+    real = loop.call_soon_threadsafe
+
+    def recording(*args, **kwargs):
+        wakers.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", recording)
+    before = len(audited(agent))
+    logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+    caller_wakes = wakers.count(threading.current_thread().name)
+    assert logger.flush()
+    assert caller_wakes == 1  # run_coroutine_threadsafe for the pre-check, nothing after the answer
+    assert "axonflow-sync-bridge-post" in wakers
+    assert len(audited(agent)) == before + 1
+    logger.close()
+
+
+def test_bridge_post_runs_the_callback_on_the_bridge_loop():
+    import threading
+
+    from axonflow_notebook.core.bridge import SyncBridge
+
+    bridge = SyncBridge()
+    ran = threading.Event()
+    where = []
+
+    def callback():
+        where.append((threading.current_thread().name, asyncio.get_running_loop() is bridge.loop))
+        ran.set()
+
+    bridge.post(callback)
+    assert ran.wait(5)
+    assert where == [("axonflow-sync-bridge", True)]
+    bridge.loop.call_soon_threadsafe(bridge.loop.stop)

@@ -253,7 +253,8 @@ def test_sync_probe_interrupted_by_keyboardinterrupt_gives_its_slot_back(llm):
         loop = get_bridge().loop
         pending = asyncio.run_coroutine_threadsafe(_other_tasks(), loop).result(5)
         assert pending == [], pending
-        assert {t.ident for t in threading.enumerate()} - before <= {get_bridge()._thread.ident}
+        bridge = get_bridge()
+        assert {t.ident for t in threading.enumerate()} - before <= {bridge._thread.ident, bridge._forwarder.ident}
     finally:
         hole.close()
         logger.close()
