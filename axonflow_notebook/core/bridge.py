@@ -5,6 +5,13 @@ loop (a Jupyter cell) without touching the caller's loop. KeyboardInterrupt
 while waiting cancels the coroutine and waits for it to unwind, so nothing is
 left running behind the caller.
 
+`run_in_caller(coro)` is `run` without the two thread hops, for the common case
+of a script's sync call: in the main thread, with no loop running there, the
+coroutine runs on a loop of the main thread's own (an `asyncio.Runner`, which
+turns Ctrl-C into cancelling it). That loop is never made the thread's current
+loop, and it lives as long as the process, so no thread that ends leaves one
+behind; every other thread, and a running loop (a Jupyter cell), uses the bridge.
+
 `post(callback)` hands work to the bridge loop without the calling thread giving
 up the GIL: waking the loop directly means a socket write, and any such syscall
 lets another thread that wants the GIL (LiteLLM's logging thread, right after a
@@ -16,6 +23,7 @@ when the caller next blocks on its own.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import queue
 import threading
@@ -31,6 +39,7 @@ class SyncBridge:
         self._thread: Optional[threading.Thread] = None
         self._posts: "queue.SimpleQueue[Callable[[], Any]]" = queue.SimpleQueue()
         self._forwarder: Optional[threading.Thread] = None
+        self._main_runner: Optional[asyncio.Runner] = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -100,6 +109,24 @@ class SyncBridge:
                     coro.close()
             raise
 
+    def run_in_caller(self, coro: Coroutine[Any, Any, T]) -> T:
+        """`run`, but in the calling thread when it is the main thread with no loop running."""
+        if threading.current_thread() is not threading.main_thread() or loop_running_here():
+            return self.run(coro)
+        runner = self._main_runner
+        if runner is None:
+            with self._lock:
+                if self._main_runner is None:
+                    self._main_runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
+                    atexit.register(self._close_main_runner)
+                runner = self._main_runner
+        return runner.run(_wakeful(coro))
+
+    def _close_main_runner(self) -> None:
+        runner, self._main_runner = self._main_runner, None
+        if runner is not None:
+            runner.close()  # closes what was opened on its loop (the SDK client), while it still runs
+
     def post(self, callback: Callable[[], Any]) -> None:
         """Run `callback` on the bridge loop soon; the caller keeps the GIL (see module doc)."""
         self.loop  # starts the bridge, and its forwarder, if need be
@@ -118,6 +145,36 @@ class SyncBridge:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
 
+async def _wakeful(coro: Coroutine[Any, Any, T]) -> T:
+    """Await `coro` with the loop waking every 0.25 s.
+
+    A real Ctrl-C interrupts the loop's wait, but `_thread.interrupt_main()` only sets a
+    flag, which the main thread notices once the wait ends (as `run`'s short waits do).
+    """
+    loop = asyncio.get_running_loop()
+    tick: Optional[asyncio.TimerHandle] = None
+
+    def wake() -> None:
+        nonlocal tick
+        tick = loop.call_later(0.25, wake)
+
+    wake()
+    try:
+        return await coro
+    finally:
+        if tick is not None:
+            tick.cancel()
+
+
+def loop_running_here() -> bool:
+    """Whether an event loop is running in the calling thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 _BRIDGE = SyncBridge()
 
 
@@ -125,4 +182,4 @@ def get_bridge() -> SyncBridge:
     return _BRIDGE
 
 
-__all__ = ["SyncBridge", "get_bridge"]
+__all__ = ["SyncBridge", "get_bridge", "loop_running_here"]

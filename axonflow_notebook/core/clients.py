@@ -146,34 +146,42 @@ class ClientPool:
             self._by_loop.pop(loop, None)
             self._gates.pop(loop, None)
 
-    def take_all(self) -> List[tuple]:
-        """Remove and return (loop, closer) pairs, for closing."""
+    def take(self, which: Callable[[asyncio.AbstractEventLoop], bool] = lambda loop: True) -> List[tuple]:
+        """Remove and return the (loop, closer) pairs of the loops `which` accepts, for closing.
+
+        A pair left out stays here: dropping a parked closer unclosed would let the garbage
+        collector close it, as a task its (idle) loop never finishes.
+        """
         with self._lock:
-            pairs = [(loop, closer) for loop, (_, closer) in self._by_loop.items()]
-            self._by_loop = weakref.WeakKeyDictionary()
+            pairs = [(loop, closer) for loop, (_, closer) in self._by_loop.items() if which(loop)]
+            for loop, _ in pairs:
+                self._by_loop.pop(loop, None)
         return pairs
 
     async def aclose_all(self) -> None:
-        """Close every client: on this loop awaited, on another running loop scheduled.
+        """Close the clients of running loops: on this loop awaited, on another scheduled.
 
         Scheduled, not awaited: that loop's thread may be the one blocked on us (a sync
-        close() from a notebook cell).
+        close() from a notebook cell). A loop that is not running (the main thread's own,
+        between sync calls) cannot be run from here; `close_idle` or exit closes its client.
         """
-        try:
-            current = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop, closer in self.take_all():
+        current = asyncio.get_running_loop()
+        for loop, closer in self.take(lambda loop: loop is current or (loop.is_running() and not loop.is_closed())):
             try:
                 if loop is current:
                     await closer.aclose()
-                elif not loop.is_closed() and loop.is_running():
+                else:
                     asyncio.run_coroutine_threadsafe(closer.aclose(), loop)
             except Exception:
                 _log.debug("closing an AxonFlow client failed", exc_info=True)
 
+    def close_idle(self) -> None:
+        """Close, from this thread, the clients of loops that are not running (sync close())."""
+        for loop, closer in self.take(lambda loop: not loop.is_running()):
+            _close_on(loop, closer)
+
     def close_at_exit(self) -> None:
-        for loop, closer in self.take_all():
+        for loop, closer in self.take():
             _close_on(loop, closer)
 
     def current_loop_client(self) -> Optional[Any]:

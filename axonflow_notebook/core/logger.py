@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, List, Optional
 from litellm.integrations.custom_logger import CustomLogger
 
 from .audit import AuditHook, AuditPayload
-from .bridge import get_bridge
+from .bridge import get_bridge, loop_running_here
 from .clients import ClientPool
 from .config import AxonFlowLoggerConfig
 from .emitter import Emitter, Listener
@@ -124,10 +124,13 @@ class AxonFlowLogger(CustomLogger):
     ) -> Any:
         """Governed `litellm.completion`; works in scripts, threads and running loops.
 
-        Governance runs on the process's sync-bridge loop and its events fire in
-        that thread; the LLM call is LiteLLM's sync `completion` in the caller's
-        thread. With `stream=True` returns a (sync) iterator of chunks. The audit
-        (and the completion event) follow in the background, as with `acompletion`.
+        The pre-check runs in the caller's thread when that is a script's main
+        thread with no loop running, and otherwise on the process's sync-bridge
+        loop; its events fire where it runs. The LLM call is LiteLLM's sync
+        `completion` in the caller's thread. The audit (and the completion event)
+        follow in the background on the bridge loop, as with `acompletion`. With
+        `stream=True` the whole call runs on the bridge and returns a (sync)
+        iterator of chunks.
         """
         bridge = get_bridge()
         if not kwargs.get("stream"):
@@ -202,6 +205,8 @@ class AxonFlowLogger(CustomLogger):
         self.flush()
         if self._clients.owns_clients:
             get_bridge().run(self._clients.aclose_all())
+            if not loop_running_here():
+                self._clients.close_idle()  # the main thread's own loop, where sync pre-checks ran
 
     async def __aenter__(self) -> "AxonFlowLogger":
         return self

@@ -327,18 +327,19 @@ class Governor:
     # ----- LLM + audit ---------------------------------------------------
 
     def run_sync(self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, bridge: Any) -> Any:
-        """`run` for the sync API: governance on the sync bridge, the LLM in the caller's thread.
+        """`run` for the sync API: the LLM call in the caller's thread, the audit on the bridge.
 
-        Only the pre-check crosses to the bridge loop and back; the LLM call is LiteLLM's own
-        sync `completion`, exactly as an ungoverned caller would make it; the completion
-        event and the audit follow on the bridge loop.
+        The pre-check (and any approval wait) runs through `bridge.run_in_caller`: in a
+        script's main thread on a loop of its own, elsewhere on the bridge loop. The LLM call
+        is LiteLLM's own sync `completion`, exactly as an ungoverned caller would make it;
+        the completion event and the audit follow on the bridge loop.
         """
         import litellm
 
         # The audit is handed to the bridge loop explicitly below, so `finish` runs it inline there.
         state = self._new_call(kwargs, user_token, emit, defer_audit=False)
         try:
-            bridge.run(self._admit(state, kwargs))
+            bridge.run_in_caller(self._admit(state, kwargs))
             state.stage = "llm"
             started = self._mark_governed(state, kwargs)
             try:

@@ -136,6 +136,13 @@ print("answer:", response.choices[0].message.content, "pending:", logger.pending
 # no close(): the interpreter exits with the audit in flight
 """
 
+SYNC_CLOSING_SCRIPT = SYNC_SCRIPT + """
+logger.close()  # delivers the audit, closes the clients: the main thread's own loop's too
+logger.completion(**kwargs)  # the sync API still works after close(): clients are rebuilt
+with logger:
+    pass
+"""
+
 
 def _run_script(source: str, agent, llm) -> subprocess.CompletedProcess:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AXONFLOW_TELEMETRY": "off"}
@@ -160,6 +167,14 @@ def test_sync_script_exiting_right_after_its_call_still_audits(agent, llm):
     done = _run_script(SYNC_SCRIPT, agent, llm)
     _assert_clean_exit(done, llm)
     assert len(audited(agent)) == 1
+
+
+def test_sync_script_that_closes_its_logger_exits_cleanly(agent, llm):
+    """close() closes the client of the main thread's own loop (where the script's sync
+    pre-checks ran) there and then, instead of leaving it for the garbage collector."""
+    done = _run_script(SYNC_CLOSING_SCRIPT, agent, llm)
+    _assert_clean_exit(done, llm)
+    assert len(audited(agent)) == 2
 
 
 def test_a_finished_asyncio_run_loop_is_not_kept_alive(agent, llm):
@@ -188,7 +203,8 @@ def test_a_finished_asyncio_run_loop_is_not_kept_alive(agent, llm):
 
 
 def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(agent, llm, monkeypatch):
-    """The caller's only wake-up of the bridge loop is the pre-check; the audit is forwarded.
+    """A script's sync call never wakes the bridge loop itself: the pre-check runs in the
+    main thread, and the audit is forwarded.
 
     Waking the loop is a socket write, during which the caller gives up the GIL and then
     waits out whichever thread took it (LiteLLM's logging thread, right after its call).
@@ -213,7 +229,7 @@ def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(a
     logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
     caller_wakes = wakers.count(threading.current_thread().name)
     assert logger.flush()
-    assert caller_wakes == 1  # run_coroutine_threadsafe for the pre-check, nothing after the answer
+    assert caller_wakes == 0
     assert "axonflow-sync-bridge-post" in wakers
     assert len(audited(agent)) == before + 1
     logger.close()
@@ -236,3 +252,35 @@ def test_bridge_post_runs_the_callback_on_the_bridge_loop():
     assert ran.wait(5)
     assert where == [("axonflow-sync-bridge", True)]
     bridge.loop.call_soon_threadsafe(bridge.loop.stop)
+
+
+def test_sync_close_closes_every_client_it_built(agent, llm, monkeypatch):
+    """The bridge loop's client and the main thread's own loop's (a sync pre-check's)."""
+    from axonflow_notebook.core import clients
+
+    built = []
+    real = clients.build_client
+    monkeypatch.setattr(clients, "build_client", lambda config: built.append(real(config)) or built[-1])
+    logger = _logger(agent)
+    logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+    logger.close()
+    assert len(built) == 2  # one per loop: the main thread's own (pre-check), the bridge's (audit)
+    assert [c._http_client.is_closed for c in built] == [True, True]
+    assert len(audited(agent)) == 1
+
+
+def test_a_sync_call_leaves_the_main_threads_event_loop_alone(agent, llm):
+    """The pre-check's loop of the main thread's own is never made its current loop."""
+    policy = asyncio.get_event_loop_policy()
+    mine = asyncio.new_event_loop()
+    asyncio.set_event_loop(mine)
+    try:
+        logger = _logger(agent)
+        logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
+        assert policy.get_event_loop() is mine
+        assert not mine.is_closed() and not mine.is_running()
+        logger.close()
+        assert policy.get_event_loop() is mine
+    finally:
+        asyncio.set_event_loop(None)
+        mine.close()

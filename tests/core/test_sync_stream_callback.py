@@ -54,12 +54,28 @@ def test_sync_from_threads(make_logger, fake, call):
     assert errors == [] and len(fake.audits) == 8
 
 
-def test_events_fire_in_pipeline_thread(make_logger, call):
-    threads = set()
+def test_events_fire_where_each_stage_runs(make_logger, call):
+    """A script's sync call: the decision in its own (main) thread, completion and audit on the
+    bridge; from another thread, every stage on the bridge."""
+    from axonflow_notebook.core import events as ev
+
+    def record(into):
+        return lambda e: into.append((type(e).__name__, threading.current_thread().name))
+
     logger = make_logger()
-    logger.completion(on_event=lambda e: threads.add(threading.current_thread().name), **call())
+    main: list = []
+    logger.completion(on_event=record(main), **call())
     assert logger.flush()  # the completion and audit events come after the answer
-    assert threads == {"axonflow-sync-bridge"}
+    bridge = "axonflow-sync-bridge"
+    assert (ev.DecisionMade.__name__, "MainThread") in main
+    assert {name for kind, name in main if kind != ev.DecisionMade.__name__} == {bridge}
+
+    worker: list = []
+    thread = threading.Thread(target=lambda: logger.completion(on_event=record(worker), **call()))
+    thread.start()
+    thread.join()
+    assert logger.flush()
+    assert {name for _, name in worker} == {bridge}
 
 
 def test_bridge_keyboard_interrupt_cancels_coroutine():

@@ -2,7 +2,8 @@
 embedded agent and the loopback LLM server.
 
 * `completion()` waiting for an approval: ends promptly, the call reports "cancelled", nothing
-  is left on the sync bridge's loop, a late approval runs nothing, the next call works.
+  is left on the sync bridge's loop or on the main thread's own loop (where a script's sync
+  pre-check runs), a late approval runs nothing, the next call works.
 * A sync stream interrupted between chunks: the same, and the next stream is whole.
 """
 
@@ -55,6 +56,14 @@ def _bridge_tasks() -> list:
     return asyncio.run_coroutine_threadsafe(others(), get_bridge().loop).result(5)
 
 
+def _main_loop_tasks() -> list:
+    """Unfinished tasks on the main thread's own loop (a script's sync pre-check runs there)."""
+    runner = get_bridge()._main_runner
+    if runner is None:
+        return []
+    return [repr(t)[:200] for t in asyncio.all_tasks(runner.get_loop()) if not t.done()]
+
+
 def _baseline() -> tuple:
     """Long-lived threads and bridge-loop tasks (e.g. LiteLLM's logging worker) after a warm-up."""
     return {t.ident for t in threading.enumerate()}, {name for name, _ in _bridge_tasks()}
@@ -66,7 +75,7 @@ def _settled(baseline: tuple, timeout: float = 5.0) -> tuple:
     deadline = time.monotonic() + timeout
     while True:
         threads = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
-        tasks = [text for name, text in _bridge_tasks() if name not in before_tasks]
+        tasks = [text for name, text in _bridge_tasks() if name not in before_tasks] + _main_loop_tasks()
         if (not threads and not tasks) or time.monotonic() > deadline:
             return threads, tasks
         time.sleep(0.05)
