@@ -120,7 +120,11 @@ class SyncBridge:
                     self._main_runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)
                     atexit.register(self._close_main_runner)
                 runner = self._main_runner
-        return runner.run(_wakeful(coro))
+        try:
+            return runner.run(_wakeful(coro))
+        except BaseException:
+            _unwind_leftovers(runner.get_loop())
+            raise
 
     def _close_main_runner(self) -> None:
         runner, self._main_runner = self._main_runner, None
@@ -164,6 +168,24 @@ async def _wakeful(coro: Coroutine[Any, Any, T]) -> T:
     finally:
         if tick is not None:
             tick.cancel()
+
+
+def _unwind_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel, and let unwind, what an interrupt left pending on the main thread's loop.
+
+    `asyncio.Runner` turns Ctrl-C into cancelling its task only when the default SIGINT
+    handler is installed; under any other handler a KeyboardInterrupt can escape the loop
+    with the task still pending, to resume (a dead call's approval polling) on the next run.
+    """
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not leftovers:
+        return
+    for task in leftovers:
+        task.cancel()
+    try:
+        loop.run_until_complete(asyncio.wait(leftovers, timeout=5))
+    except BaseException:
+        pass
 
 
 def loop_running_here() -> bool:

@@ -318,7 +318,7 @@ class Governor:
                     suffix = f" by {reviewer}" if reviewer else ""
                     suffix += f": {comment}" if comment else ""
                     raise ApprovalRejected(f"approval request {row.status}{suffix}", policies)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # the latter raised right inside us
             emit(ApprovalDecided(emit.call_id, request_id=request_id, status="cancelled"))
             raise
         emit(ApprovalDecided(emit.call_id, request_id=request_id, status="timeout"))

@@ -92,7 +92,26 @@ def _interrupt_when(flag: threading.Event, delay: float = 0.3) -> threading.Thre
     return thread
 
 
-def test_ctrl_c_while_waiting_for_approval(logger, llm):
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@pytest.fixture(params=["default", "custom"])
+def sigint_handler(request):
+    """Python's own SIGINT handler, or a script's own (which asyncio.Runner leaves alone)."""
+    import signal
+
+    if request.param == "default":
+        yield request.param
+        return
+    previous = signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
+    try:
+        yield request.param
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
     from axonflow.hitl import HITLReviewInput
 
     kwargs = dict(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "Prepare a wire transfer"}])
