@@ -26,9 +26,23 @@ def widget_comms():
     import ipywidgets
     from ipywidgets.widgets.tests import utils
 
+    import uuid
+
+    import comm
+
     original_repr = ipywidgets.Widget._repr_mimebundle_
     utils.setup_test_comm()
     ipywidgets.Widget._repr_mimebundle_ = original_repr  # keep real reprs: views are displayed
+
+    def unique_comm(**kwargs):
+        # ipywidgets' DummyComm gives every widget the id "a-b-c-d": then any other widget
+        # closed (or collected) mid-test removes the live view from the registry the tests
+        # look buttons up in, and they fail depending on what ran before.
+        dummy = utils.DummyComm()
+        dummy.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
+        return dummy
+
+    comm.create_comm = unique_comm  # teardown_test_comm restores the original
     yield
     utils.teardown_test_comm()
     ipywidgets.Widget._repr_mimebundle_ = original_repr
