@@ -31,6 +31,8 @@ from typing import Any, Callable, Coroutine, Optional, TypeVar
 
 T = TypeVar("T")
 
+_HAS_RUNNER = hasattr(asyncio, "Runner")  # Python 3.11+; on 3.10 every sync call uses the bridge
+
 
 class SyncBridge:
     def __init__(self) -> None:
@@ -111,7 +113,8 @@ class SyncBridge:
 
     def run_in_caller(self, coro: Coroutine[Any, Any, T]) -> T:
         """`run`, but in the calling thread when it is the main thread with no loop running."""
-        if threading.current_thread() is not threading.main_thread() or loop_running_here():
+        if (not _HAS_RUNNER or threading.current_thread() is not threading.main_thread()
+                or loop_running_here()):
             return self.run(coro)
         runner = self._main_runner
         if runner is None:

@@ -284,3 +284,22 @@ def test_a_sync_call_leaves_the_main_threads_event_loop_alone(agent, llm):
     finally:
         asyncio.set_event_loop(None)
         mine.close()
+
+
+def test_run_in_caller_uses_the_bridge_off_the_main_thread_and_without_asyncio_runner(monkeypatch):
+    import threading
+
+    from axonflow_notebook.core import bridge as bridge_module
+
+    async def where():
+        return threading.current_thread().name
+
+    bridge = bridge_module.get_bridge()
+    assert bridge.run_in_caller(where()) == "MainThread"
+    out = []
+    worker = threading.Thread(target=lambda: out.append(bridge.run_in_caller(where())))
+    worker.start()
+    worker.join()
+    assert out == ["axonflow-sync-bridge"]
+    monkeypatch.setattr(bridge_module, "_HAS_RUNNER", False)  # Python 3.10
+    assert bridge.run_in_caller(where()) == "axonflow-sync-bridge"
