@@ -39,13 +39,14 @@ class PendingAudits:
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._tasks: "set[asyncio.Task[Any]]" = set()
-        self._scheduled = 0  # handed to another thread's loop, task not created yet
+        # loop -> audits handed to that (another thread's) loop whose task is not created yet
+        self._scheduled: Dict[asyncio.AbstractEventLoop, int] = {}
         self._lock = threading.Lock()
         _register(self)
 
     def __len__(self) -> int:
         with self._lock:
-            return self._scheduled + sum(1 for task in self._tasks if not task.done())
+            return sum(self._scheduled.values()) + sum(1 for task in self._tasks if not task.done())
 
     def spawn_on(
         self,
@@ -58,20 +59,22 @@ class PendingAudits:
         `post` is how the start reaches `loop` (default `loop.call_soon_threadsafe`).
         """
         with self._lock:
-            self._scheduled += 1
+            self._scheduled[loop] = self._scheduled.get(loop, 0) + 1
 
         def start() -> None:
             try:
                 self._start(loop, deliver, 0)
             finally:
                 with self._lock:
-                    self._scheduled -= 1
+                    left = self._scheduled.pop(loop) - 1
+                    if left:
+                        self._scheduled[loop] = left
 
         (post or loop.call_soon_threadsafe)(start)
 
-    def _scheduled_count(self) -> int:
+    def _scheduled_count(self, loop: Optional[asyncio.AbstractEventLoop] = None) -> int:
         with self._lock:
-            return self._scheduled
+            return sum(self._scheduled.values()) if loop is None else self._scheduled.get(loop, 0)
 
     def spawn(self, deliver: Callable[[], Awaitable[Any]]) -> None:
         """Run `deliver()` in its own task on the running loop."""
@@ -122,6 +125,26 @@ class PendingAudits:
             if here:
                 await asyncio.wait(here, timeout=remaining)
             else:  # tasks of loops running in other threads: watch them finish
+                await asyncio.sleep(min(0.01, remaining))
+
+    async def wait_here(self, timeout: "float | None" = None) -> bool:
+        """Wait for the audits of the running loop only: all that a client of this loop,
+        about to close, is still needed for. Audits of a loop whose thread is blocked on
+        us (a sync close() in a notebook cell) would otherwise hold the close until timeout.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self._timeout if timeout is None else timeout)
+        while True:
+            scheduled = self._scheduled_count(loop)
+            here = self._by_loop().get(loop)
+            if not here and not scheduled:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            if here and not scheduled:
+                await asyncio.wait(here, timeout=remaining)
+            else:
                 await asyncio.sleep(min(0.01, remaining))
 
     def wait_blocking(self, timeout: "float | None" = None) -> bool:

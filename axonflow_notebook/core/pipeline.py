@@ -144,7 +144,7 @@ class Governor:
         self.audit_sink: AuditSink = AxonFlowAuditSink(self)
         self.audit_hooks: List[AuditHook] = []
         self.pending = PendingAudits(timeout=2 * config.call_timeout_seconds + 1.0)
-        clients.before_close = self.pending.wait
+        clients.before_close = self.pending.wait_here
         self._context = config.pre_check_context() or None
 
     # ----- one call ------------------------------------------------------
