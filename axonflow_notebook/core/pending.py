@@ -109,13 +109,20 @@ class PendingAudits:
                     groups.setdefault(task.get_loop(), []).append(task)
         return groups
 
-    async def wait(self, timeout: "float | None" = None) -> bool:
-        """Wait for every audit in flight; False if some were still running at `timeout`."""
+    async def wait(self, timeout: "float | None" = None, *, this_loop_only: bool = False) -> bool:
+        """Wait for every audit in flight; False if some were still running at `timeout`.
+
+        `this_loop_only`: just the running loop's audits, all that a client of this loop,
+        about to close, is still needed for. Audits of a loop whose thread is blocked on
+        us (a sync close() in a notebook cell) would otherwise hold the close until timeout.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + (self._timeout if timeout is None else timeout)
         while True:
             groups = self._by_loop()
-            scheduled = self._scheduled_count()
+            if this_loop_only:
+                groups = {loop: groups[loop]} if loop in groups else {}
+            scheduled = self._scheduled_count(loop if this_loop_only else None)
             if not groups and not scheduled:
                 return True
             remaining = deadline - loop.time()
@@ -124,28 +131,12 @@ class PendingAudits:
             here = None if scheduled else groups.get(loop)
             if here:
                 await asyncio.wait(here, timeout=remaining)
-            else:  # tasks of loops running in other threads: watch them finish
+            else:  # tasks of loops running in other threads, or about to be: watch them finish
                 await asyncio.sleep(min(0.01, remaining))
 
     async def wait_here(self, timeout: "float | None" = None) -> bool:
-        """Wait for the audits of the running loop only: all that a client of this loop,
-        about to close, is still needed for. Audits of a loop whose thread is blocked on
-        us (a sync close() in a notebook cell) would otherwise hold the close until timeout.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self._timeout if timeout is None else timeout)
-        while True:
-            scheduled = self._scheduled_count(loop)
-            here = self._by_loop().get(loop)
-            if not here and not scheduled:
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            if here and not scheduled:
-                await asyncio.wait(here, timeout=remaining)
-            else:
-                await asyncio.sleep(min(0.01, remaining))
+        """`wait(this_loop_only=True)`: what a closing client of this loop waits for."""
+        return await self.wait(timeout, this_loop_only=True)
 
     def wait_blocking(self, timeout: "float | None" = None) -> bool:
         """`wait` for code with no running loop (sync API, interpreter exit).
