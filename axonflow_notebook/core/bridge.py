@@ -147,10 +147,6 @@ class SyncBridge:
             except RuntimeError:  # the loop was closed under us (interpreter exit)
                 pass
 
-    def submit(self, coro: Coroutine[Any, Any, Any]) -> "concurrent.futures.Future[Any]":
-        """Schedule without waiting (used by sync callback hooks)."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
 
 async def _wakeful(coro: Coroutine[Any, Any, T]) -> T:
     """Await `coro` with the loop waking every 0.25 s.

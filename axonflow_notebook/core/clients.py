@@ -184,13 +184,6 @@ class ClientPool:
         for loop, closer in self.take():
             _close_on(loop, closer)
 
-    def current_loop_client(self) -> Optional[Any]:
-        try:
-            entry = self._by_loop.get(asyncio.get_running_loop())
-        except RuntimeError:
-            return None
-        return entry[0] if entry else None
-
 
 _POOLS: "weakref.WeakSet[ClientPool]" = weakref.WeakSet()
 
