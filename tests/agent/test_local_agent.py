@@ -213,3 +213,14 @@ def test_a_bad_policy_file_at_start_says_every_problem(local, tmp_path):
     assert "policy #1 (id 'fin-wire-transfer'): action must be one of" in lines[0]
     assert "policy #2 (id 'second'): name is required" in lines[1]
     assert find_local_agent(local) is None
+
+
+def test_the_public_names_import_without_the_server_stack():
+    code = ("import sys\n"
+            "from axonflow_notebook.agent import EmbeddedAgent, LocalAgent, ensure_local_agent, "
+            "find_local_agent, stop_local_agent\n"
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn', 're2', 'pydantic', 'yaml')]\n"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

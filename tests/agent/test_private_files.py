@@ -121,3 +121,28 @@ def test_a_second_user_cannot_read_the_runtime_file_or_the_store(probe_user, mon
     finally:
         stop_local_agent(data)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_runtime_directory_of_ours_is_narrowed_to_0700(tmp_path, monkeypatch):
+    from axonflow_notebook.agent.runtime import runtime_dir
+
+    wide = tmp_path / "runtime"
+    wide.mkdir(mode=0o755)
+    os.chmod(wide, 0o755)
+    monkeypatch.setenv("AXONFLOW_RUNTIME_DIR", str(wide))
+    assert runtime_dir() == str(wide)
+    assert os.stat(wide).st_mode & 0o777 == 0o700
+
+
+def test_a_runtime_directory_of_another_user_is_refused(probe_user, tmp_path, monkeypatch):
+    import pwd
+
+    from axonflow_notebook.agent import AgentConfigError, ensure_local_agent
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, pwd.getpwnam(probe_user).pw_uid, -1)
+    monkeypatch.setenv("AXONFLOW_RUNTIME_DIR", str(theirs))
+    with pytest.raises(AgentConfigError, match="belongs to user id .*refusing to keep the agent's secret there"):
+        ensure_local_agent(tmp_path / "data", idle_timeout=0)
+    assert os.listdir(theirs) == []
