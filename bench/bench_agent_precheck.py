@@ -7,7 +7,7 @@ Starts two servers as separate processes, both served by the same uvicorn settin
 - a bare Starlette route that parses the same JSON body and answers a fixed body.
 
 Then drives ``POST /api/policy/pre-check`` on each with wrk (a Lua script posting the JSON
-body with Basic auth): 1 connection (p50/p99 from ``--latency``) and 32 connections
+body with Basic auth, the agent's secret as the password): 1 connection (p50/p99 from ``--latency``) and 32 connections
 (requests/s, errors). Reports figures; it is not a test and asserts nothing.
 
     LITELLM_LOCAL_MODEL_COST_MAP=True AXONFLOW_TELEMETRY=off \\
@@ -53,7 +53,7 @@ def bare_server() -> None:
     from axonflow_notebook.agent.server import bind_socket, uvicorn_config
 
     fixed = {"context_id": "00000000-0000-4000-8000-000000000000", "approved": True,
-             "policies": None, "expires_at": "2026-01-01T00:05:00.000000Z"}
+             "policies": [], "expires_at": "2026-01-01T00:05:00.000000Z"}
 
     async def handler(request: Request) -> JSONResponse:
         await request.json()
@@ -68,7 +68,8 @@ def bare_server() -> None:
         pass
 
 
-def _start(command: list[str]) -> tuple[subprocess.Popen, str]:
+def _start(command: list[str]) -> tuple[subprocess.Popen, str, str]:
+    """Start a server; return it, its URL and the secret it printed ("" for the bare route)."""
     env = {**os.environ, "AXONFLOW_TELEMETRY": "off", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     line = proc.stdout.readline()
@@ -77,25 +78,32 @@ def _start(command: list[str]) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise SystemExit(f"server did not start: {line!r}")
     url = match.group(1)
+    secret = ""
+    if "secret required" in line:  # the agent prints its secret once, on the lines after
+        secret = next(row.split("=", 1)[1].strip() for row in proc.stdout if "AXONFLOW_CLIENT_SECRET=" in row)
     for _ in range(100):
         try:
             request = urllib.request.Request(url + PATH, data=json.dumps(BODY).encode(),
-                                             headers={"Content-Type": "application/json"})
+                                             headers={"Content-Type": "application/json",
+                                                      "Authorization": _basic(secret)})
             urllib.request.urlopen(request, timeout=2).read()
             break
         except OSError:
             time.sleep(0.05)
-    return proc, url
+    return proc, url, secret
 
 
-def _lua_script(directory: str) -> str:
-    auth = base64.b64encode(b"bench:bench-secret").decode()
+def _basic(secret: str) -> str:
+    return "Basic " + base64.b64encode(f"bench:{secret}".encode()).decode()
+
+
+def _lua_script(directory: str, secret: str) -> str:
     path = os.path.join(directory, "precheck.lua")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('wrk.method = "POST"\n')
         fh.write(f"wrk.body = {json.dumps(json.dumps(BODY))}\n")
         fh.write('wrk.headers["Content-Type"] = "application/json"\n')
-        fh.write(f'wrk.headers["Authorization"] = "Basic {auth}"\n')
+        fh.write(f'wrk.headers["Authorization"] = "{_basic(secret)}"\n')
     return path
 
 
@@ -137,10 +145,10 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     workdir = tempfile.mkdtemp(prefix="bench-precheck-")
-    script = _lua_script(workdir)
-    agent, agent_url = _start([sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
-                               "--db", os.path.join(workdir, "bench.db")])
-    bare, bare_url = _start([sys.executable, os.path.abspath(__file__), "--bare-server"])
+    agent, agent_url, secret = _start([sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
+                                       "--db", os.path.join(workdir, "bench.db")])
+    bare, bare_url, _ = _start([sys.executable, os.path.abspath(__file__), "--bare-server"])
+    script = _lua_script(workdir, secret)  # the bare route ignores the header; both get the same request
     servers = {"agent pre-check": agent_url, "bare Starlette route": bare_url}
     runs: dict = {name: {"one": [], "many": []} for name in servers}
     load_before = os.getloadavg()[0]

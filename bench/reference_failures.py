@@ -35,18 +35,18 @@ warnings.simplefilter("ignore")
 logging.disable(logging.CRITICAL)
 
 
-def audit_count(url: str, client_id: str) -> int:
+def audit_count(url: str, client_id: str, secret: str) -> int:
     body = {"limit": 1000, "client_id": client_id}
-    entries = httpx.post(f"{url}/api/v1/audit/search", json=body, auth=(client_id, "x")).json()
+    entries = httpx.post(f"{url}/api/v1/audit/search", json=body, auth=(client_id, secret)).json()
     return sum(1 for e in entries["entries"] if e.get("model"))
 
 
-def make(kind: str, url: str, client_id: str):
+def make(kind: str, url: str, client_id: str, secret: str):
     if kind == "ours":
-        return AxonFlowLogger(AxonFlowLoggerConfig(endpoint=url, client_id=client_id, client_secret="x"))
+        return AxonFlowLogger(AxonFlowLoggerConfig(endpoint=url, client_id=client_id, client_secret=secret))
     from axonflow_litellm import AxonFlowLogger as RefLogger, AxonFlowLoggerConfig as RefConfig
 
-    return RefLogger(RefConfig(endpoint=url, client_id=client_id, client_secret="x"))
+    return RefLogger(RefConfig(endpoint=url, client_id=client_id, client_secret=secret))
 
 
 def sync_calls(logger, llm, n: int) -> list[str]:
@@ -78,10 +78,10 @@ def main() -> None:
         for kind in ("axonflow-litellm", "ours"):
             client_id = f"bench-{kind}"
             before_llm = llm_server.count
-            outcomes = sync_calls(make(kind, agent.url, client_id), llm, args.calls)
-            audited = audit_count(agent.url, client_id)
+            outcomes = sync_calls(make(kind, agent.url, client_id, agent.secret), llm, args.calls)
+            audited = audit_count(agent.url, client_id, agent.secret)
             llm_calls = llm_server.count - before_llm
-            in_loop = asyncio.run(inside_loop(make(kind, agent.url, client_id + "-loop"), llm))
+            in_loop = asyncio.run(inside_loop(make(kind, agent.url, client_id + "-loop", agent.secret), llm))
             script = f"{args.calls} calls, {llm_calls} reached the LLM, {audited} audited"
             print(f"{kind:<22} {script:<40} {in_loop}")
             errors = sorted({o for o in outcomes if o != "ok"})

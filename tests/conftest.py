@@ -2,14 +2,16 @@
 
 - ``agent_factory(**kwargs)``: start an ``EmbeddedAgent`` (``db_path`` defaults to a fresh
   file under ``tmp_path``); every agent it started is stopped at teardown.
-- ``agent``: a running agent in local development mode (built-in catalogue, tmp db).
+- ``agent``: a running local agent (built-in catalogue, tmp db) that requires its secret
+  (``agent.secret``) as the Basic password.
 - ``sdk`` / ``reviewer_sdk``: ``axonflow.AxonFlow`` clients for ``agent`` as ``analyst``
-  and ``reviewer``.
+  and ``reviewer`` (with the agent's secret).
 - ``auth_file``: an auth YAML with clients ``analyst``, ``analyst2`` (not reviewers) and
   ``reviewer``, ``reviewer2`` (reviewers); secrets are ``<id>-secret``.
 - ``secured_agent``: an agent started with ``auth_file``; ``secured_sdk`` (analyst) and
   ``secured_reviewer_sdk`` (reviewer) are clients for it.
-- ``make_sdk(agent, client_id=..., client_secret=...)``: any further client.
+- ``make_sdk(agent, client_id=..., client_secret=...)``: any further client; the secret
+  defaults to the agent's own (``agent.secret``), else to ``<client_id>-secret``.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ async def make_sdk():
 
     clients = []
 
-    def make(agent, client_id: str = "analyst", client_secret: str = "analyst-secret") -> AxonFlow:
+    def make(agent, client_id: str = "analyst", client_secret=None) -> AxonFlow:
+        if client_secret is None:
+            client_secret = getattr(agent, "secret", None) or f"{client_id}-secret"
         client = AxonFlow(
             endpoint=agent.url,
             client_id=client_id,
@@ -73,12 +77,12 @@ async def make_sdk():
 
 @pytest.fixture
 async def sdk(agent, make_sdk):
-    return make_sdk(agent, "analyst", "analyst-secret")
+    return make_sdk(agent, "analyst")
 
 
 @pytest.fixture
 async def reviewer_sdk(agent, make_sdk):
-    return make_sdk(agent, "reviewer", "reviewer-secret")
+    return make_sdk(agent, "reviewer")
 
 
 @pytest.fixture

@@ -1,8 +1,51 @@
 """The embedded AxonFlow-compatible agent (HTTP app, policy engine, SQLite store, HITL, audit).
 
-Importing this package is cheap; the server stack loads when an agent starts.
+Importing this package is cheap: every public name loads on first use, and the server stack
+(Starlette, uvicorn, the policy engine) only when an agent starts.
+
+- ``EmbeddedAgent``: an agent on a background thread of this process.
+- ``ensure_local_agent(data_dir)``, ``find_local_agent``, ``stop_local_agent``, ``LocalAgent``:
+  one agent per user and data directory, in a process of its own, found through a runtime
+  file only that user can read (as Jupyter finds its servers).
 """
 
-from .server import AgentConfigError, EmbeddedAgent
+from __future__ import annotations
 
-__all__ = ["AgentConfigError", "EmbeddedAgent"]
+from typing import TYPE_CHECKING
+
+__all__ = [
+    "AgentConfigError",
+    "EmbeddedAgent",
+    "LocalAgent",
+    "ensure_local_agent",
+    "find_local_agent",
+    "stop_local_agent",
+]
+
+_HOMES = {
+    "AgentConfigError": "server",
+    "EmbeddedAgent": "server",
+    "LocalAgent": "local",
+    "ensure_local_agent": "local",
+    "find_local_agent": "local",
+    "stop_local_agent": "local",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .local import LocalAgent, ensure_local_agent, find_local_agent, stop_local_agent
+    from .server import AgentConfigError, EmbeddedAgent
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

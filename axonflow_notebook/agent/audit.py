@@ -127,7 +127,14 @@ def completion_values(body: dict, audit_id: str, now: str) -> tuple:
 
 
 def entry_json(row) -> dict:
-    """An ``AuditLogEntry`` as the orchestrator sends it (SDK-required keys always set)."""
+    """An ``AuditLogEntry`` as the orchestrator sends it (SDK-required keys always set).
+
+    ``policy_details.approval_status`` says how the HITL request raised for this decision
+    ended (``pending``, ``approved``, ``rejected``, ``expired``), when there is one.
+    """
+    details = {"policies": json.loads(row["policies"]), "block_reason": row["block_reason"]}
+    if row["approval_status"]:
+        details["approval_status"] = row["approval_status"]
     entry = {
         "id": row["id"],
         "request_id": row["id"],
@@ -137,10 +144,7 @@ def entry_json(row) -> dict:
         "tenant_id": row["tenant_id"],
         "request_type": row["request_type"],
         "policy_decision": row["policy_decision"],
-        "policy_details": {
-            "policies": json.loads(row["policies"]),
-            "block_reason": row["block_reason"],
-        },
+        "policy_details": details,
         "query": row["query_preview"],
         # The SDK's AuditLogEntry keeps no `query`; its `query_summary` carries the preview.
         "query_summary": row["query_preview"],

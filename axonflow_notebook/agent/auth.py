@@ -1,9 +1,13 @@
-"""Who is calling: local development mode, or the clients of an ``--auth`` file.
+"""Who is calling: the local agent's secret, the clients of an ``--auth`` file, or nobody checked.
 
-Without an auth file the agent is in local development mode: any Basic credentials are
-accepted (it then refuses non-loopback addresses, see ``server``). With one, every request
-needs a known client id and its secret. Secrets are kept only as salted SHA-256 digests
-and compared in constant time; they are never logged or echoed.
+- ``SecretAuth`` (the default without an auth file): one user's agent. The Basic password
+  must be the agent's secret; the Basic username names the client. The secret holder is
+  that one user, so self-approval stays allowed ("self-approved, development mode").
+- ``FileAuth``: every request must present a known client id and its secret; reviewers
+  decide, and never their own requests.
+- ``DevAuth``: any credentials (``--insecure-no-secret``, for a throwaway sandbox only).
+
+Secrets are compared in constant time and never logged or echoed.
 """
 
 from __future__ import annotations
@@ -55,23 +59,78 @@ def _basic_credentials(header: str) -> Optional[tuple[str, str]]:
     return user, secret
 
 
+def _local_identity(user: str) -> Identity:
+    # One user's agent: the username only names the client; everyone may decide.
+    if not user or user == "community":
+        return Identity(None, True, False)
+    return Identity(user, True, False)
+
+
 class DevAuth:
-    """Local development: any credentials; the Basic username names the client."""
+    """No check at all: any credentials; the Basic username names the client."""
 
     enforced = False
+    requires_secret = False
 
-    def identify(self, header: str) -> Identity:
+    def identify(self, header) -> Identity:
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
         creds = _basic_credentials(header)
-        user = creds[0] if creds else ""
-        if not user or user == "community":
-            return Identity(None, True, False)
-        return Identity(user, True, False)
+        return _local_identity(creds[0] if creds else "")
+
+
+_MISSING_SECRET = (
+    "Authentication required: this local AxonFlow agent needs its secret as the Basic "
+    "password (clientId:secret). Kernels of the same user find it in the agent's runtime "
+    "file; `axonflow-notebook agent` prints it at start (AXONFLOW_CLIENT_SECRET)."
+)
+_WRONG_SECRET = (
+    "Authentication failed: the password is not this local AxonFlow agent's secret "
+    "(it changes every time the agent starts; use the current one)."
+)
+
+
+class SecretAuth:
+    """One user's agent: the Basic password must be the agent's secret.
+
+    Pre-check is on every governed call's critical path, so a header that was verified
+    before is recognised by one constant-time comparison against its precomputed value;
+    only a new header is decoded and its password compared (again in constant time).
+    """
+
+    enforced = False
+    requires_secret = True
+    _REMEMBERED = 16
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("the agent's secret must be a non-empty string")
+        self._secret = secret.encode("utf-8")
+        self._verified: tuple[tuple[bytes, Identity], ...] = ()
+
+    def identify(self, header) -> Identity:
+        raw = header if isinstance(header, bytes) else header.encode("latin-1", "replace")
+        for expected, identity in self._verified:
+            if hmac.compare_digest(raw, expected):
+                return identity
+        creds = _basic_credentials(raw.decode("latin-1"))
+        if creds is None or not creds[1]:
+            raise ApiError(401, _MISSING_SECRET, MIDDLEWARE)
+        if not hmac.compare_digest(creds[1].encode("utf-8"), self._secret):
+            raise ApiError(401, _WRONG_SECRET, MIDDLEWARE)
+        identity = _local_identity(creds[0])
+        self._verified = ((raw, identity),) + self._verified[: self._REMEMBERED - 1]
+        return identity
+
+    def __repr__(self) -> str:
+        return "SecretAuth(secret=***)"
 
 
 class FileAuth:
     """The clients of an auth file; every request must present one of them."""
 
     enforced = True
+    requires_secret = False
 
     def __init__(self, clients: list[_Client]) -> None:
         self._salt = os.urandom(16)
@@ -85,7 +144,9 @@ class FileAuth:
     def _digest(self, secret: str) -> bytes:
         return hashlib.sha256(self._salt + secret.encode("utf-8")).digest()
 
-    def identify(self, header: str) -> Identity:
+    def identify(self, header) -> Identity:
+        if isinstance(header, bytes):
+            header = header.decode("latin-1")
         creds = _basic_credentials(header)
         if creds is None or not creds[0] or not creds[1]:
             raise ApiError(
@@ -106,10 +167,13 @@ class FileAuth:
         return sorted(self._clients)
 
 
-def load_auth(path: Optional[str]):
-    """Return DevAuth for no file, else a FileAuth; AuthFileError says what is wrong."""
+def load_auth(path: Optional[str], secret: Optional[str] = None):
+    """FileAuth for an auth file, else SecretAuth for a secret, else DevAuth (nothing checked).
+
+    AuthFileError says what is wrong with a file.
+    """
     if path is None:
-        return DevAuth()
+        return SecretAuth(secret) if secret is not None else DevAuth()
     import yaml
 
     try:

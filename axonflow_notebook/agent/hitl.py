@@ -77,6 +77,8 @@ def create_row(body: dict, tenant_id: str, created_by: str) -> tuple[str, tuple]
     if isinstance(expiry, bool) or not isinstance(expiry, (int, float)) or expiry != expiry:
         raise bad_request("invalid JSON: expires_in_seconds must be an integer")
     seconds = DEFAULT_EXPIRY_SECONDS if expiry <= 0 else min(float(expiry), MAX_EXPIRY_SECONDS)
+    # The pre-check context this request holds, which links it to its audit entry.
+    context_id = context.get("context_id") if context else None
     epoch = time.time()
     now = timestamps.format_epoch(epoch)
     request_id = str(uuid.uuid4())
@@ -102,6 +104,7 @@ def create_row(body: dict, tenant_id: str, created_by: str) -> tuple[str, tuple]
         timestamps.format_epoch(epoch + seconds),
         now,
         now,
+        context_id if isinstance(context_id, str) and context_id else None,
     )
     return request_id, row
 
@@ -141,6 +144,24 @@ def parse_request_id(raw: str) -> str:
     if not _UUID.match(raw):
         raise bad_request("invalid request ID")
     return raw.lower()
+
+
+MAX_EXPIRE_IDS = 1000
+
+
+def parse_expire_body(body: dict) -> list[str]:
+    """The optional ``request_ids`` of ``POST /api/v1/hitl/expire`` (our extension)."""
+    unknown = sorted(set(body) - {"request_ids"})
+    if unknown:
+        raise bad_request(f"unknown field(s): {', '.join(unknown)} (only request_ids is accepted)")
+    ids = body.get("request_ids")
+    if ids is None:
+        return []
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise bad_request("request_ids must be a list of request ID strings")
+    if len(ids) > MAX_EXPIRE_IDS:
+        raise bad_request(f"request_ids: at most {MAX_EXPIRE_IDS} per call")
+    return sorted({parse_request_id(i) for i in ids})
 
 
 def parse_list_query(params) -> tuple[list[str], list[str], int, int]:

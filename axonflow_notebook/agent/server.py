@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -29,20 +30,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def load_components(db_path: str, policies: Optional[str], auth: Optional[str], host: str):
+def load_components(
+    db_path: str, policies: Optional[str], auth: Optional[str], host: str, secret: Optional[str] = None
+):
     """Engine, store and auth, validated; raises AgentConfigError with a one-line reason."""
     from .auth import AuthFileError, load_auth
     from .policy import PolicyEngine, PolicyFileError
     from .store import Store
 
     try:
-        access = load_auth(os.fspath(auth) if auth is not None else None)
+        access = load_auth(os.fspath(auth) if auth is not None else None, secret)
     except AuthFileError as exc:
         raise AgentConfigError(str(exc)) from None
     if not access.enforced and not is_loopback(host):
         raise AgentConfigError(
-            f"refusing to listen on {host}: without --auth the agent runs in local development "
-            "mode (any credentials accepted) and only binds a loopback address; "
+            f"refusing to listen on {host}: without --auth the agent is one user's local agent "
+            "(self-approval allowed) and only binds a loopback address; "
             "pass --auth FILE to serve other machines"
         )
     try:
@@ -94,6 +97,11 @@ class EmbeddedAgent:
     ``policies`` and ``auth`` are file paths, exactly like the CLI's ``--policies`` and
     ``--auth``. With ``db_path=None`` the store is a temporary SQLite file that is deleted
     by ``stop()``; pass a path to keep the trail and the queue across restarts.
+
+    Without ``auth`` the agent requires a secret on every request but ``GET /health``: the
+    Basic password must be ``agent.secret`` (generated when not given; the Basic username
+    still names the client). ``require_secret=False`` turns that off, for a throwaway
+    sandbox only: then any local process can read the trail and approve requests.
     """
 
     def __init__(
@@ -103,12 +111,26 @@ class EmbeddedAgent:
         policies: Optional[str] = None,
         auth: Optional[str] = None,
         host: str = "127.0.0.1",
+        *,
+        secret: Optional[str] = None,
+        require_secret: bool = True,
     ) -> None:
+        if secret is not None and (auth is not None or not require_secret):
+            raise AgentConfigError(
+                "a secret is only used without --auth and with require_secret=True; "
+                "drop the secret or the other setting"
+            )
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise AgentConfigError("the agent's secret must be a non-empty string")
         self.host = host
         self.port = port
         self.db_path = os.fspath(db_path) if db_path is not None else None
         self.policies = policies
         self.auth = auth
+        self._secret: Optional[str] = None
+        if auth is None and require_secret:
+            self._secret = secret if secret is not None else secrets.token_urlsafe(32)
+        self._state = None
         self._server = None
         self._thread: Optional[threading.Thread] = None
         self._store = None
@@ -124,6 +146,16 @@ class EmbeddedAgent:
         return f"http://{host}:{self.port}"
 
     @property
+    def secret(self) -> Optional[str]:
+        """The Basic password this agent requires; None with ``auth`` or ``require_secret=False``."""
+        return self._secret
+
+    @property
+    def state(self):
+        """The running app's shared state (engine in force, activity); None when stopped."""
+        return self._state
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -134,10 +166,12 @@ class EmbeddedAgent:
                 return self
             db_path = self.db_path
             if db_path is None:
-                self._tmpdir = tempfile.mkdtemp(prefix="axonflow-agent-")
+                self._tmpdir = tempfile.mkdtemp(prefix="axonflow-agent-")  # created 0700
                 db_path = os.path.join(self._tmpdir, "agent.db")
             try:
-                engine, store, access = load_components(db_path, self.policies, self.auth, self.host)
+                engine, store, access = load_components(
+                    db_path, self.policies, self.auth, self.host, self._secret
+                )
             except BaseException:
                 self._cleanup_tmp()
                 raise
@@ -152,8 +186,10 @@ class EmbeddedAgent:
                 self._cleanup_tmp()
                 raise
             self.port = sock.getsockname()[1]
-            server = uvicorn.Server(uvicorn_config(build_app(engine, store, access)))
-            self._store = store
+            source = os.fspath(self.policies) if self.policies is not None else None
+            app = build_app(engine, store, access, source)
+            server = uvicorn.Server(uvicorn_config(app))
+            self._store, self._state = store, app.state
 
             def run() -> None:
                 try:
@@ -182,7 +218,7 @@ class EmbeddedAgent:
 
     def _stop_locked(self, timeout: float = 10.0) -> None:
         server, thread, store = self._server, self._thread, self._store
-        self._server = self._thread = self._store = None
+        self._server = self._thread = self._store = self._state = None
         if server is not None:
             server.should_exit = True
         if thread is not None and thread is not threading.current_thread():
@@ -206,5 +242,11 @@ class EmbeddedAgent:
         self.stop()
 
     def __repr__(self) -> str:
-        state = self.url if self._server is not None else "stopped"
-        return f"EmbeddedAgent({state})"
+        where = self.url if self._server is not None else "stopped"
+        if self.auth is not None:
+            mode = "clients from an auth file"
+        elif self._secret is not None:
+            mode = "secret required"
+        else:
+            mode = "no secret (insecure)"
+        return f"EmbeddedAgent({where}, {mode})"

@@ -20,6 +20,8 @@ import sqlite3
 import threading
 from typing import Any, Iterable, Optional
 
+from .private_files import secure_sqlite_files
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_entries (
     seq               INTEGER PRIMARY KEY,
@@ -74,10 +76,19 @@ CREATE TABLE IF NOT EXISTS hitl_requests (
     notify_url            TEXT,
     expires_at            TEXT NOT NULL,
     created_at            TEXT NOT NULL,
-    updated_at            TEXT NOT NULL
+    updated_at            TEXT NOT NULL,
+    context_id            TEXT
 );
 CREATE INDEX IF NOT EXISTS hitl_requests_status ON hitl_requests (status, expires_at);
 """
+# Stores written before requests carried their pre-check context get the column and its
+# values from the stored request_context; then the index that links an audit entry to it.
+_MIGRATE_CONTEXT_ID = (
+    "ALTER TABLE hitl_requests ADD COLUMN context_id TEXT",
+    "UPDATE hitl_requests SET context_id = json_extract(request_context, '$.context_id') "
+    "WHERE context_id IS NULL AND json_valid(request_context)",
+)
+_CONTEXT_INDEX = "CREATE INDEX IF NOT EXISTS hitl_requests_context ON hitl_requests (context_id)"
 
 AUDIT_COLUMNS = (
     "id", "timestamp", "expires_at", "client_id", "tenant_id", "user_email", "request_type",
@@ -108,6 +119,7 @@ HITL_COLUMNS = (
     "request_type", "request_context", "triggered_policy_id", "triggered_policy_name",
     "trigger_reason", "severity", "eu_ai_act_article", "compliance_framework",
     "risk_classification", "status", "notify_url", "expires_at", "created_at", "updated_at",
+    "context_id",
 )
 _INSERT_HITL = (
     f"INSERT INTO hitl_requests ({', '.join(HITL_COLUMNS)}) "
@@ -116,6 +128,11 @@ _INSERT_HITL = (
 _EXPIRE_DUE = (
     "UPDATE hitl_requests SET status = 'expired', updated_at = ? "
     "WHERE status = 'pending' AND expires_at <= ?"
+)
+# An entry's approval is the newest HITL request raised for its pre-check context.
+_SEARCH_COLUMNS = (
+    "audit_entries.*, (SELECT status FROM hitl_requests h WHERE h.context_id = audit_entries.id "
+    "ORDER BY h.id DESC LIMIT 1) AS approval_status"
 )
 
 
@@ -133,6 +150,7 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
+        secure_sqlite_files(path)
         self._conn = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, cached_statements=256
         )
@@ -142,6 +160,7 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=5000")
             self._conn.executescript(SCHEMA)
+            self._migrate()
         self._closed = False
         self._batch: list[tuple] = []
         # The batch has its own lock so a pre-check never waits while the flusher writes.
@@ -150,6 +169,13 @@ class Store:
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="agent-store-flush", daemon=True)
         self._flusher.start()
+
+    def _migrate(self) -> None:
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(hitl_requests)")}
+        if "context_id" not in columns:
+            for statement in _MIGRATE_CONTEXT_ID:
+                self._conn.execute(statement)
+        self._conn.execute(_CONTEXT_INDEX)
 
     def _flush_loop(self) -> None:
         while not self._stop.is_set():
@@ -234,16 +260,20 @@ class Store:
             return cursor.rowcount == 1
 
     def search_audit(
-        self, where: list[str], params: list[Any], limit: int, offset: int
+        self, where: list[str], params: list[Any], limit: int, offset: int,
+        now: Optional[str] = None,
     ) -> tuple[list[sqlite3.Row], int]:
+        """Entries newest first, each with the ``approval_status`` of its HITL request (or None)."""
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
             self._drain()
+            if now is not None:
+                self._expire_due(now)
             total = self._conn.execute(
                 f"SELECT COUNT(*) FROM audit_entries{clause}", params
             ).fetchone()[0]
             rows = self._conn.execute(
-                f"SELECT * FROM audit_entries{clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
+                f"SELECT {_SEARCH_COLUMNS} FROM audit_entries{clause} ORDER BY seq DESC LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
         return rows, total
@@ -322,3 +352,41 @@ class Store:
                 "SELECT * FROM hitl_requests WHERE request_id = ?", (request_id,)
             ).fetchone()
             return cursor.rowcount == 1, row
+
+    def expire_hitl(self, request_ids: Iterable[str], now: str) -> int:
+        """Expire every pending row past its expiry, and the named pending rows at once.
+
+        Returns how many rows this call moved to ``expired``. A named row that is no longer
+        pending (decided, already expired, unknown) is left as it is.
+        """
+        ids = list(request_ids)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                count = self._conn.execute(_EXPIRE_DUE, (now, now)).rowcount
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start: start + 500]
+                    count += self._conn.execute(
+                        "UPDATE hitl_requests SET status = 'expired', updated_at = ?, "
+                        "expires_at = MIN(expires_at, ?) WHERE status = 'pending' AND "
+                        f"request_id IN ({', '.join('?' * len(chunk))})",
+                        (now, now, *chunk),
+                    ).rowcount
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return count
+
+    def hitl_creators(self, request_ids: Iterable[str]) -> dict[str, str]:
+        """``request_id -> created_by`` for the known ids among ``request_ids``."""
+        ids = list(request_ids)
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start: start + 500]
+                found.update(self._conn.execute(
+                    f"SELECT request_id, created_by FROM hitl_requests WHERE request_id IN "
+                    f"({', '.join('?' * len(chunk))})", chunk,
+                ).fetchall())
+        return found

@@ -19,7 +19,7 @@ POST_ROUTES = [
 
 @pytest.fixture
 def http(agent):
-    with httpx.Client(base_url=agent.url, auth=("analyst", "x"), timeout=30) as client:
+    with httpx.Client(base_url=agent.url, auth=("analyst", agent.secret), timeout=30) as client:
         yield client
 
 
@@ -44,8 +44,18 @@ def test_malformed_bodies_are_400(http, route, body):
         ("/api/policy/pre-check", {"query": 42, "client_id": "a"}, "query field is required"),
         ("/api/policy/pre-check", {"query": "hi"}, "client_id field is required"),
         ("/api/policy/pre-check", {"query": "hi", "client_id": ["a"]}, "client_id field is required"),
-        ("/api/audit/llm-call", {"provider": "openai", "model": "m"}, "context_id field is required"),
-        ("/api/audit/llm-call", {"context_id": "c", "model": "m"}, "provider field is required"),
+        ("/api/policy/pre-check", {"query": "hi", "client_id": "a", "data_sources": "crm"},
+         "data_sources must be an array of strings"),
+        ("/api/policy/pre-check", {"query": "hi", "client_id": "a", "data_sources": [1]},
+         "data_sources must be an array of strings"),
+        ("/api/policy/pre-check", {"query": "hi", "client_id": "a", "context": ["x"]}, "context must be an object"),
+        ("/api/policy/pre-check", {"query": "hi", "client_id": "a", "user_token": 7}, "user_token must be a string"),
+        ("/api/audit/llm-call", {"client_id": "a", "provider": "openai", "model": "m"}, "context_id field is required"),
+        ("/api/audit/llm-call", {"context_id": "c", "client_id": "a", "model": "m"}, "provider field is required"),
+        ("/api/audit/llm-call", {"context_id": "c", "provider": "openai", "model": "m",
+                                 "token_usage": {}}, "client_id field is required"),
+        ("/api/audit/llm-call", {"context_id": "c", "client_id": "a", "provider": "openai", "model": "m"},
+         "token_usage field is required"),
         ("/api/v1/hitl/queue", {"client_id": "a"}, "original_query is required"),
         ("/api/v1/audit/search", {"limit": "ten"}, "limit must be an integer"),
         ("/api/v1/audit/search", {"start_time": "yesterday"}, "start_time must be an ISO 8601 time"),
@@ -57,9 +67,23 @@ def test_missing_and_mistyped_fields_are_400(http, route, body, message):
     assert message in payload["error"]
 
 
+def test_pre_check_optional_fields_may_be_null_or_absent(http):
+    for extra in ({}, {"data_sources": None, "context": None, "user_token": None},
+                  {"data_sources": ["crm"], "context": {"k": 1}, "user_token": "anonymous"}):
+        response = http.post("/api/policy/pre-check", json={"query": "hi", "client_id": "a", **extra})
+        assert response.status_code == 200, response.text
+
+
+def test_audit_search_needs_a_body(http):
+    payload = _json_error(http.post("/api/v1/audit/search"), 400)
+    assert payload["error"] == "Invalid request body"
+    assert http.post("/api/v1/audit/search", json={}).status_code == 200
+
+
 def test_mistyped_audit_fields_are_400(http):
     ctx = http.post("/api/policy/pre-check", json={"query": "hi", "client_id": "a"}).json()
-    base = {"context_id": ctx["context_id"], "provider": "openai", "model": "m"}
+    base = {"context_id": ctx["context_id"], "client_id": "a", "provider": "openai", "model": "m",
+            "token_usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
     for extra in ({"token_usage": "lots"}, {"latency_ms": "fast"}, {"latency_ms": float("inf")},
                   {"token_usage": {"prompt_tokens": "1"}}, {"metadata": [1]}, {"response_summary": 5}):
         body = json.dumps({**base, **extra}, allow_nan=True)
@@ -167,14 +191,14 @@ def test_a_huge_hostile_query_does_not_stall_other_requests(agent):
     done = {}
 
     def big() -> None:
-        with httpx.Client(base_url=agent.url, timeout=120) as client:
+        with httpx.Client(base_url=agent.url, auth=("a", agent.secret), timeout=120) as client:
             done["status"] = client.post("/api/policy/pre-check", json={"query": query, "client_id": "a"}).status_code
 
     thread = threading.Thread(target=big)
     thread.start()
     time.sleep(0.3)
     started = time.monotonic()
-    with httpx.Client(base_url=agent.url, timeout=30) as client:
+    with httpx.Client(base_url=agent.url, auth=("b", agent.secret), timeout=30) as client:
         assert client.get("/health").status_code == 200
         small = client.post("/api/policy/pre-check", json={"query": "hello", "client_id": "b"})
     assert small.status_code == 200

@@ -38,7 +38,7 @@ async def test_allowed_call_is_one_completed_entry(sdk):
 
 
 def test_completed_entry_carries_summary_cost_and_query_preview(agent):
-    with httpx.Client(base_url=agent.url, auth=("analyst", "x")) as http:
+    with httpx.Client(base_url=agent.url, auth=("analyst", agent.secret)) as http:
         ctx = http.post("/api/policy/pre-check", json={"query": "hello world", "client_id": "analyst"}).json()
         http.post(
             "/api/audit/llm-call",
@@ -68,7 +68,7 @@ async def test_blocked_call_is_in_the_trail(sdk):
 
 
 async def test_newest_first_paging_and_filters(sdk, make_sdk, agent):
-    other = make_sdk(agent, "other-app", "")
+    other = make_sdk(agent, "other-app")
     first = await _governed_call(sdk, "first question")
     await _governed_call(other, "second question")
     third = await _governed_call(sdk, "third question")
@@ -106,7 +106,7 @@ async def test_tenant_route(sdk):
 
 
 def test_pii_is_masked_in_the_stored_preview(agent):
-    with httpx.Client(base_url=agent.url, auth=("analyst", "x")) as http:
+    with httpx.Client(base_url=agent.url, auth=("analyst", agent.secret)) as http:
         answer = http.post("/api/policy/pre-check",
                            json={"query": "My SSN is 123-45-6789, file my taxes", "client_id": "a"}).json()
         assert answer["approved"] is True and "sys_pii_ssn" in answer["policies"]

@@ -126,9 +126,9 @@ async def test_audit_of_unknown_context_is_400(sdk):
 
 
 async def test_audit_of_expired_context_is_400(sdk, monkeypatch):
-    from axonflow_notebook.agent import app
+    from axonflow_notebook.agent.routes import gateway
 
-    monkeypatch.setattr(app, "CONTEXT_TTL_SECONDS", -1)
+    monkeypatch.setattr(gateway, "CONTEXT_TTL_SECONDS", -1)
     ctx = await sdk.pre_check(user_token="anonymous", query="hello there")
     with pytest.raises(AxonFlowError, match="HTTP 400.*Invalid or expired context"):
         await sdk.audit_llm_call(

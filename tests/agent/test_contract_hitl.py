@@ -29,14 +29,14 @@ REVIEW = HITLReviewInput(reviewer_id="rev-1", reviewer_email="rev@example.com", 
 
 
 def test_status_reports_enabled(agent):
-    response = httpx.get(f"{agent.url}/api/v1/hitl/status", auth=("analyst", "x"))
+    response = httpx.get(f"{agent.url}/api/v1/hitl/status", auth=("analyst", agent.secret))
     assert response.status_code == 200
     assert response.json()["enabled"] is True
 
 
 def test_create_answers_201_in_the_envelope(agent):
     body = _create_input().model_dump(exclude_none=True)
-    response = httpx.post(f"{agent.url}/api/v1/hitl/queue", json=body, auth=("analyst", "x"))
+    response = httpx.post(f"{agent.url}/api/v1/hitl/queue", json=body, auth=("analyst", agent.secret))
     assert response.status_code == 201
     payload = response.json()
     assert payload["success"] is True and payload["data"]["status"] == "pending"
@@ -171,7 +171,7 @@ async def test_held_call_approved_then_audited_is_one_entry(agent_factory, make_
         encoding="utf-8",
     )
     agent = agent_factory(policies=str(policies))
-    analyst, reviewer = make_sdk(agent), make_sdk(agent, "reviewer", "reviewer-secret")
+    analyst, reviewer = make_sdk(agent), make_sdk(agent, "reviewer")
     ctx = await analyst.pre_check(user_token="anonymous", query="Send a wire transfer to ACME")
     assert ctx.approved is False and ctx.block_reason == "require_approval"
     row = await analyst.create_hitl_request(_create_input(

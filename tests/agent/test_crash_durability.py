@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 
 import httpx
 
-ENV = {**os.environ, "AXONFLOW_TELEMETRY": "off", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 HITL = {"client_id": "a", "original_query": "wire transfer", "request_type": "llm_chat",
         "triggered_policy_id": "p", "triggered_policy_name": "p", "trigger_reason": "require_approval"}
 
 
-def test_sigkill_mid_traffic_leaves_a_consistent_store(tmp_path):
+def test_sigkill_mid_traffic_leaves_a_consistent_store(tmp_path, cli_agent):
     db = tmp_path / "crash.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
-    )
+    agent = cli_agent("--db", str(db))
+    proc, url = agent.proc, agent.url
     acknowledged: list[str] = []
     decisions: list[str] = []
     stop = threading.Event()
     try:
-        url = re.search(r"(http://127\.0\.0\.1:\d+)", proc.stdout.readline()).group(1)
 
         def traffic() -> None:
-            with httpx.Client(base_url=url, timeout=5) as client:
+            with httpx.Client(base_url=url, auth=("a", agent.secret), timeout=5) as client:
                 n = 0
                 while not stop.is_set():
                     try:

@@ -34,12 +34,13 @@ class GatedSink:
 
 
 def audited(agent) -> list:
-    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 100}, timeout=10).json()
+    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 100}, auth=("bg", agent.secret),
+                      timeout=10).json()
     return [e for e in body["entries"] if e.get("audit_id")]
 
 
 def _logger(agent) -> AxonFlowLogger:
-    return AxonFlowLogger(AxonFlowLoggerConfig(endpoint=agent.url, client_id="bg", client_secret="s"))
+    return AxonFlowLogger(AxonFlowLoggerConfig(endpoint=agent.url, client_id="bg", client_secret=agent.secret))
 
 
 async def test_acompletion_returns_before_the_audit_and_aflush_waits_for_it(agent, llm):
@@ -116,7 +117,7 @@ class SlowSink:  # the audit is still in flight when the script ends
         await asyncio.sleep(0.5)
         return await self.inner.deliver(payload)
 
-logger = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=sys.argv[1], client_id="script", client_secret="s"))
+logger = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=sys.argv[1], client_id="script", client_secret=sys.argv[3]))
 logger.audit_sink = SlowSink(logger.audit_sink)
 kwargs = dict(model="openai/test-model", api_base=sys.argv[2], api_key="sk-test",
               messages=[{"role": "user", "content": "hi"}])
@@ -146,7 +147,7 @@ with logger:
 
 def _run_script(source: str, agent, llm) -> subprocess.CompletedProcess:
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AXONFLOW_TELEMETRY": "off"}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(source), agent.url, llm.url + "/v1"],
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(source), agent.url, llm.url + "/v1", agent.secret],
                           capture_output=True, text=True, timeout=120, env=env)
 
 

@@ -39,7 +39,7 @@ def policies_file(tmp_path):
 
 @pytest.fixture
 def gov_agent(agent_factory, policies_file):
-    return agent_factory(policies=policies_file)
+    return agent_factory(policies=policies_file, secret=SECRET)
 
 
 def config_for(url: str, **overrides) -> AxonFlowLoggerConfig:
@@ -68,7 +68,8 @@ def make_live_logger(gov_agent):
 
 
 def audited_entries(agent) -> list:
-    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 1000}, timeout=10).json()
+    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 1000}, auth=("analyst", agent.secret),
+                      timeout=10).json()
     return [e for e in body["entries"] if e.get("audit_id")]
 
 
@@ -114,7 +115,7 @@ async def test_redact(make_live_logger, call, llm):
 
 async def test_hitl_approved_by_reviewer_from_another_task(make_live_logger, gov_agent, make_sdk, call, llm):
     logger = make_live_logger()
-    reviewer = GovernanceConsole(config_for(gov_agent.url, client_id="reviewer", client_secret="reviewer-secret"))
+    reviewer = GovernanceConsole(config_for(gov_agent.url, client_id="reviewer", client_secret=SECRET))
     seen = []
     task = asyncio.ensure_future(logger.acompletion(on_event=seen.append, **call("please wire transfer $5")))
     pending = await first_pending(reviewer)
@@ -193,7 +194,7 @@ async def test_fail_open_and_closed_with_agent_stopped(agent_factory, policies_f
 
 async def test_breaker_open_half_open_closed_with_agent_restart(agent_factory, policies_file, tmp_path, call, llm):
     db = str(tmp_path / "restart.db")
-    agent = agent_factory(policies=policies_file, db_path=db)
+    agent = agent_factory(policies=policies_file, db_path=db, secret=SECRET)
     port = agent.port
     logger = AxonFlowLogger(config_for(agent.url, breaker_failure_threshold=2, breaker_recovery_seconds=0.5,
                                        call_timeout_seconds=0.5))
@@ -205,7 +206,7 @@ async def test_breaker_open_half_open_closed_with_agent_restart(agent_factory, p
     seen = []
     await logger.acompletion(on_event=seen.append, **call())
     assert next(e for e in seen if isinstance(e, ev.GovernanceSkipped)).reason == "breaker_open"
-    agent_factory(policies=policies_file, db_path=db, port=port)
+    agent_factory(policies=policies_file, db_path=db, port=port, secret=SECRET)
     await asyncio.sleep(0.6)
     seen.clear()
     await logger.acompletion(on_event=seen.append, **call())

@@ -26,14 +26,15 @@ from axonflow_notebook.core.config import AxonFlowLoggerConfig
 from axonflow_notebook.core.journal import Journal, delivery_text
 
 TTL = 8.0  # the agent's and the journal's context lifetime in these tests (AxonFlow: 300 s)
+SECRET = "journal-secret"  # the agents' secret, kept across their restarts
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def short_contexts(monkeypatch):
-    from axonflow_notebook.agent import app
+    from axonflow_notebook.agent.routes import gateway
 
-    monkeypatch.setattr(app, "CONTEXT_TTL_SECONDS", TTL)
+    monkeypatch.setattr(gateway, "CONTEXT_TTL_SECONDS", TTL)
     return TTL
 
 
@@ -41,7 +42,7 @@ def _logger(endpoint: str):
     from axonflow_notebook.core.logger import AxonFlowLogger
 
     return AxonFlowLogger(AxonFlowLoggerConfig(
-        endpoint=endpoint, client_id="journal-test", call_timeout_seconds=2.0,
+        endpoint=endpoint, client_id="journal-test", client_secret=SECRET, call_timeout_seconds=2.0,
         breaker_failure_threshold=10_000, fail_open=True))
 
 
@@ -91,7 +92,7 @@ async def test_200_calls_through_two_outages(tmp_path, llm, short_contexts, make
     from axonflow_notebook.agent import EmbeddedAgent
 
     db = str(tmp_path / "agent.sqlite3")
-    agent = EmbeddedAgent(port=0, db_path=db).start()
+    agent = EmbeddedAgent(port=0, db_path=db, secret=SECRET).start()
     port = agent.port
     journal = _journal(tmp_path)
     logger = _logger(agent.url)
@@ -120,11 +121,11 @@ async def test_200_calls_through_two_outages(tmp_path, llm, short_contexts, make
         await calls(60)                                   # 60 delivered at once
         await calls_interrupted_by_outage(20)             # 20 pending, then delivered on restart
         await calls(40)                                   # 40 ungoverned (agent down, fail-open)
-        agent = EmbeddedAgent(port=port, db_path=db).start()
+        agent = EmbeddedAgent(port=port, db_path=db, secret=SECRET).start()
         await _wait(lambda: journal.count("delivered") == 80)
         await calls_interrupted_by_outage(20)             # 20 pending ...
         await asyncio.sleep(TTL + 0.5)                    # ... until their contexts expire
-        agent = EmbeddedAgent(port=port, db_path=db).start()
+        agent = EmbeddedAgent(port=port, db_path=db, secret=SECRET).start()
         await calls(60)                                   # 60 delivered at once
         await _wait(lambda: journal.count("pending") == 0 and journal.count("sending") == 0)
     finally:
@@ -164,7 +165,7 @@ async def test_retry_delivers_after_restart(tmp_path, agent_factory, llm):
     from axonflow_notebook.agent import EmbeddedAgent
 
     db = str(tmp_path / "agent.sqlite3")
-    agent = agent_factory(db_path=db)
+    agent = agent_factory(db_path=db, secret=SECRET)
     port = agent.port
     journal = _journal(tmp_path, context_ttl_seconds=300)
     logger = _logger(agent.url)
@@ -180,7 +181,7 @@ async def test_retry_delivers_after_restart(tmp_path, agent_factory, llm):
     assert journal.count("pending") == 1
     row = journal.records()[0]
     assert row["attempts"] == 1 and "unreachable" in row["reason"]
-    restarted = EmbeddedAgent(port=port, db_path=db).start()
+    restarted = EmbeddedAgent(port=port, db_path=db, secret=SECRET).start()
     try:
         await _wait(lambda: journal.count("delivered") == 1)
         assert journal.records()[0]["audit_id"]

@@ -208,11 +208,12 @@ async def test_cancelled_wait_then_approved_runs_nothing(agent_factory, llm):
     from axonflow_notebook.core.logger import AxonFlowLogger
     from axonflow_notebook.core.review import GovernanceConsole
 
-    agent = agent_factory(policies=str(POLICIES))
+    agent = agent_factory(policies=str(POLICIES), secret=SECRET)
     config = AxonFlowLoggerConfig(endpoint=agent.url, client_id="analyst", client_secret=SECRET,
                                   approval_poll_interval_seconds=0.05, approval_max_wait_seconds=30)
     logger = AxonFlowLogger(config)
-    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer"))
+    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer",
+                                                      client_secret=SECRET))
     events: list = []
     requested = asyncio.Event()
 
@@ -253,8 +254,10 @@ async def test_a_request_is_decided_once(agent_factory, first, second):
     from axonflow_notebook.core.review import GovernanceConsole
 
     agent = agent_factory(policies=str(POLICIES))
-    analyst = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="analyst"))
-    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer"))
+    analyst = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="analyst",
+                                                     client_secret=agent.secret))
+    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer",
+                                                      client_secret=agent.secret))
     try:
         row = await analyst._client().create_hitl_request(HITLCreateInput(
             client_id="analyst", original_query="Prepare a wire transfer", request_type="litellm-completion",

@@ -69,7 +69,7 @@ def world(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
     env.update(
         AXONFLOW_TELEMETRY="off", LITELLM_LOCAL_MODEL_COST_MAP="True",
-        AXONFLOW_ENDPOINT=agent.url, AXONFLOW_CLIENT_ID="interrupts",
+        AXONFLOW_ENDPOINT=agent.url, AXONFLOW_CLIENT_ID="interrupts", AXONFLOW_CLIENT_SECRET=agent.secret,
         OPENAI_API_KEY="sk-test", OPENAI_API_BASE=llm.url + "/v1", OPENAI_BASE_URL=llm.url + "/v1",
         AXONFLOW_NOTEBOOK_MODEL="openai/test-model",
         XDG_DATA_HOME=str(tmp / "data"), IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1",
@@ -178,7 +178,7 @@ def _shown(msg: dict, msg_id: str) -> bool:
 
 def _pending(agent) -> list:
     response = httpx.get(f"{agent.url}/api/v1/hitl/queue", params={"status": "pending"},
-                         auth=("interrupts", "x"), timeout=5)
+                         auth=("interrupts", agent.secret), timeout=5)
     body = response.json()
     data = body.get("data", body)
     return data.get("items", []) if isinstance(data, dict) else data
@@ -207,7 +207,7 @@ def test_interrupt_while_waiting_for_approval_then_late_approval_runs_nothing(wo
     (item,) = _pending(agent)
     response = httpx.post(f"{agent.url}/api/v1/hitl/queue/{item['request_id']}/approve",
                           json={"reviewer_id": "late", "reviewer_email": "late@example.com",
-                                "comment": "too late"}, auth=("reviewer", "x"), timeout=5)
+                                "comment": "too late"}, auth=("reviewer", agent.secret), timeout=5)
     assert response.status_code == 200, response.text
     time.sleep(1.0)  # five poll intervals
     assert llm.count == before_llm, "a late approval made the interrupted call run"
@@ -265,7 +265,8 @@ def test_interrupt_while_the_agent_is_restarting(world):
         reply, took, published = _interrupt_cell(world, "%%governed -o during_restart\nSay hi.", ready)
     finally:
         hole.close()
-        world["agent"] = EmbeddedAgent(port=port, db_path=str(world["db"]), policies=str(POLICIES)).start()
+        world["agent"] = EmbeddedAgent(port=port, db_path=str(world["db"]), policies=str(POLICIES),
+                                       secret=world["agent"].secret).start()
     assert reply["status"] == "error" and reply["ename"] in INTERRUPTED, reply
     assert took < PROMPT_TIMEOUT_S
     assert "cancel" in published.lower() or "interrupt" in published.lower()

@@ -64,7 +64,7 @@ async def test_500_calls_through_two_agent_restarts(fail_open, llm, tmp_path):
     llm.reset()
     port = _free_port()
     db = tmp_path / "agent.db"
-    agent = EmbeddedAgent(port=port, db_path=str(db)).start()
+    agent = EmbeddedAgent(port=port, db_path=str(db), secret="load-secret").start()
     logger = _logger(agent.url, fail_open=fail_open)
     skipped: list = []
     governed: list = []
@@ -203,7 +203,7 @@ async def test_cancelled_probe_gives_its_slot_back(fail_open, llm, tmp_path):
         # A later caller can probe: AxonFlow is back on the same port; the probe succeeds
         # and the breaker closes.
         hole.close()
-        agent = EmbeddedAgent(port=port, db_path=str(tmp_path / "a.db")).start()
+        agent = EmbeddedAgent(port=port, db_path=str(tmp_path / "a.db"), secret="load-secret").start()
         reasons.clear()
         before = llm.count
         await asyncio.wait_for(logger.acompletion(**kwargs), 10)

@@ -43,7 +43,7 @@ def _hitl(client_id: str, i: int) -> HITLCreateInput:
 async def test_32_clients_no_errors_bounded_memory_no_lost_rows(agent_factory):
     agent = agent_factory()
     process = psutil.Process()
-    sdks = [AxonFlow(endpoint=agent.url, client_id=f"soak-{n}", client_secret="x", timeout=30.0,
+    sdks = [AxonFlow(endpoint=agent.url, client_id=f"soak-{n}", client_secret=agent.secret, timeout=30.0,
                      retry_config=RetryConfig(enabled=False, max_attempts=1)) for n in range(CLIENTS)]
     counts = {n: {"pre": 0, "hitl": 0, "audited": 0} for n in range(CLIENTS)}
     errors: list = []

@@ -360,6 +360,7 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
     with EmbeddedAgent(port=0, db_path=str(tmp_path / "remote.db"), policies=str(POLICIES)) as remote:
         magics.endpoint = remote.url
         magics.client_id = "analyst-notebook"
+        magics.client_secret = remote.secret
         magics.approval_max_wait_seconds = 6  # the watcher needs the live view to last a while
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
@@ -372,6 +373,7 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
             watcher.join(2)
             magics.endpoint = ""
             magics.client_id = ""
+            magics.client_secret = ""
             magics.approval_max_wait_seconds = 20
     assert seen.get("disabled") is True, seen
     assert "reviewer queue" in seen["note"] or "%axonflow queue" in seen["note"]

@@ -45,7 +45,7 @@ def agent(tmp_path_factory):
     from axonflow_notebook.agent import EmbeddedAgent
 
     db = tmp_path_factory.mktemp("agent") / "agent.sqlite3"
-    with EmbeddedAgent(port=0, db_path=str(db), policies=str(POLICIES)) as running:
+    with EmbeddedAgent(port=0, db_path=str(db), policies=str(POLICIES), secret=SECRET) as running:
         yield running
 
 
@@ -60,7 +60,7 @@ def _reviewer(agent_url: str, stop: threading.Event, decided: list) -> None:
     async def main() -> None:
         review = HITLReviewInput(reviewer_id="alice", reviewer_email="alice@example.com",
                                  comment="decided by the test reviewer")
-        async with AxonFlow(endpoint=agent_url, client_id="reviewer-tests") as sdk:
+        async with AxonFlow(endpoint=agent_url, client_id="reviewer-tests", client_secret=SECRET) as sdk:
             while not stop.is_set():
                 page = await sdk.list_hitl_queue(HITLQueueListOptions(status="pending"))
                 for item in page.items:

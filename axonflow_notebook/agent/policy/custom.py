@@ -27,7 +27,20 @@ _TYPE_MESSAGES = {
 def load_custom_entries(path: str | os.PathLike, reserved_ids: Iterable[str] = ()) -> list[PolicyEntry]:
     """Read and validate ``path``; ``reserved_ids`` (the system catalogue) may not be reused."""
     name = os.fspath(path)
-    data = _read_yaml(Path(path), name)
+    return parse_custom_entries(_read_text(Path(path), name), name, reserved_ids)
+
+
+def parse_custom_entries(
+    text: str, name: str, reserved_ids: Iterable[str] = (), *, allow_blank: bool = False
+) -> list[PolicyEntry]:
+    """Validate the text of a policy file; every problem is one line of the error, led by ``name``.
+
+    With ``allow_blank``, blank text means no custom policies (the live-reload route clears
+    them that way); an empty policy *file* stays an error, as it is more likely a mistake.
+    """
+    if allow_blank and not text.strip():
+        return []
+    data = _parse_yaml(text, name)
     if not isinstance(data, dict) or "policies" not in data:
         raise PolicyFileError(f"{name}: the top level must be a mapping with a 'policies' list")
     unknown = sorted(str(k) for k in data if k != "policies")
@@ -65,15 +78,18 @@ def load_custom_entries(path: str | os.PathLike, reserved_ids: Iterable[str] = (
     return entries
 
 
-def _read_yaml(path: Path, name: str) -> Any:
+def _read_text(path: Path, name: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyFileError(f"{name}: policy file not found") from None
     except UnicodeDecodeError as exc:
         raise PolicyFileError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise PolicyFileError(f"{name}: cannot read policy file ({exc.strerror or exc})") from None
+
+
+def _parse_yaml(text: str, name: str) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -25,8 +25,9 @@ from typing import Mapping, Optional, Sequence
 import re2
 
 from .catalogue import system_entries
-from .custom import load_custom_entries
+from .custom import load_custom_entries, parse_custom_entries
 from .models import Evaluation, Policy, PolicyFileError, PolicyMatch
+from .policy_set import policy_version
 from .profile import effective_action, resolve_profile
 from .schema import PolicyEntry, compile_pattern, re2_options
 from .validators import RETRY_INSIDE, VALIDATORS, Validator
@@ -187,6 +188,7 @@ class PolicyEngine:
         if len(ids) != len(set(ids)):
             raise ValueError("policy ids must be unique")
         self._policies = tuple(ordered)
+        self._version: Optional[str] = None
         self._compiled = tuple(
             _Compiled(
                 p,
@@ -246,13 +248,37 @@ class PolicyEngine:
         ``overrides`` replaces profile actions per group (``pii``, ``sqli``,
         ``sensitive_data``, ``dangerous``), e.g. ``{"pii": "redact"}``.
         """
-        profile = resolve_profile(overrides)
         system = system_entries()
-        policies = [_policy_from_entry(e, "system", profile) for e in system]
+        custom = []
         if custom_path is not None:
             custom = load_custom_entries(custom_path, reserved_ids=(e.id for e in system))
-            policies += [_policy_from_entry(e, "tenant", profile) for e in custom]
+        return cls._from_entries(system, custom, overrides)
+
+    @classmethod
+    def from_text(
+        cls, text: str, name: str, *, overrides: Optional[Mapping[str, str]] = None
+    ) -> "PolicyEngine":
+        """Like ``load``, with the custom policies given as the text of a policy file.
+
+        ``name`` leads every error line (a file name or a label); blank text means none.
+        """
+        system = system_entries()
+        custom = parse_custom_entries(text, name, reserved_ids=(e.id for e in system), allow_blank=True)
+        return cls._from_entries(system, custom, overrides)
+
+    @classmethod
+    def _from_entries(cls, system, custom, overrides) -> "PolicyEngine":
+        profile = resolve_profile(overrides)
+        policies = [_policy_from_entry(e, "system", profile) for e in system]
+        policies += [_policy_from_entry(e, "tenant", profile) for e in custom]
         return cls(policies)
+
+    @property
+    def version(self) -> str:
+        """SHA-256 of the effective policy set (see ``policy_set``); computed once."""
+        if self._version is None:
+            self._version = policy_version(self._policies)
+        return self._version
 
     def policies(self) -> list[Policy]:
         """Every policy (disabled ones too), in evaluation order: priority descending."""

@@ -1,0 +1,89 @@
+"""What every handler shares: the policy engine in force, the store, the access rule, activity.
+
+The engine is replaced, never changed: a reload builds a new immutable ``PolicyEngine`` off
+the event loop and swaps one reference, so a pre-check already running finishes on the
+engine it started with and the next one sees the new set (same URL, same store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from . import timestamps
+from .policy.policy_set import policy_diff
+
+
+@dataclass(frozen=True)
+class PolicyLoad:
+    """One load of the policy set: its version, when and from where, and what it changed."""
+
+    version: str
+    loaded_at: str
+    source: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "version": self.version,
+            "loaded_at": self.loaded_at,
+            "source": self.source,
+            "added": list(self.added),
+            "changed": list(self.changed),
+            "removed": list(self.removed),
+        }
+
+
+BUILT_IN_SOURCE = "built-in catalogue"
+
+
+class AgentState:
+    """Shared by every request; the engine reference is the only thing a reload replaces."""
+
+    def __init__(self, engine, store, auth, source: Optional[str] = None) -> None:
+        self.engine = engine
+        self.store = store
+        self.auth = auth
+        self.policy_load = PolicyLoad(engine.version, timestamps.now(), source or BUILT_IN_SOURCE)
+        # Called after every applied reload with (PolicyLoad, policy file text); runs on
+        # the event loop, so listeners must be quick (the daemon rewrites a small file).
+        self.policy_listeners: list[Callable[[PolicyLoad, str], None]] = []
+        self.last_activity = time.monotonic()
+        self.in_flight = 0
+        self._reload_lock: Optional[asyncio.Lock] = None
+
+    def idle_for(self) -> float:
+        """Seconds since the last request ended (0 while one is running)."""
+        if self.in_flight:
+            return 0.0
+        return time.monotonic() - self.last_activity
+
+    async def reload_policies(self, text: str, source: str, dry_run: bool) -> PolicyLoad:
+        """Validate ``text`` as a policy file and, unless ``dry_run``, put it in force.
+
+        Raises ``PolicyFileError`` (one line per problem) and changes nothing on failure.
+        """
+        from .policy import PolicyEngine
+
+        if self._reload_lock is None:
+            self._reload_lock = asyncio.Lock()
+        async with self._reload_lock:  # one reload at a time, so each diff is against the set in force
+            loop = asyncio.get_running_loop()
+            engine = await loop.run_in_executor(None, PolicyEngine.from_text, text, source)
+            version = await loop.run_in_executor(None, lambda: engine.version)
+            added, changed, removed = policy_diff(self.engine.policies(), engine.policies())
+            load = PolicyLoad(version, timestamps.now(), source, added, changed, removed)
+            if dry_run:
+                return load
+            self.engine = engine
+            self.policy_load = load
+            for listener in list(self.policy_listeners):
+                try:
+                    listener(load, text)
+                except Exception:  # a listener's failure must not undo a reload that happened
+                    pass
+            return load
