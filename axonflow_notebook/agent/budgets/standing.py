@@ -32,7 +32,9 @@ class Standing:
 
     @property
     def exceeded(self) -> bool:
-        return self.used_usd >= self.budget.limit_usd
+        # Within a nano-dollar counts as reached: a sum of floats (ten calls at $0.10) can
+        # land a hair under the limit it has in fact reached.
+        return self.used_usd + 1e-9 >= self.budget.limit_usd
 
     @property
     def blocked(self) -> bool:
