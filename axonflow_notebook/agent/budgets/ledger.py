@@ -29,7 +29,7 @@ from .. import timestamps
 from .attribution import Attribution
 from .periods import CurrentPeriods
 from .spec import PERIODS, SCOPES, Budget
-from .standing import Standing
+from .standing import Standing, rank
 from .usage import UsageRecord
 from .usage_db import UsageDB
 
@@ -164,13 +164,23 @@ class BudgetLedger:
         if not rules:
             return None
         periods = self._current()
-        best: Optional[Standing] = None
+        sums = self._sums
+        best, best_rank, best_used = None, None, 0.0
         for rule in rules:
-            if rule.covers(who):
-                standing = self._standing(rule, periods)
-                if best is None or standing.rank > best.rank:
-                    best = standing
-        return best
+            value = who[rule.index]
+            if rule.scope_id is not None:
+                if value != rule.scope_id:
+                    continue
+            elif not value and rule.index:
+                continue
+            used = sums[rule.period].get(rule.key, 0.0)
+            this = rank(rule.budget, used)
+            if best_rank is None or this > best_rank:
+                best, best_rank, best_used = rule, this, used
+        if best is None:
+            return None
+        start, end = periods.bounds[best.period]
+        return Standing(best.budget, best_used, start, end)
 
     def remember(self, context_id: str, who: Attribution) -> None:
         """Keep a pre-check's attribution until its audit arrives (calls whose context named

@@ -14,9 +14,22 @@ from dataclasses import dataclass
 from .spec import Budget
 
 
+def reached(used: float, limit: float) -> bool:
+    # Within a nano-dollar counts as reached: a sum of floats (ten calls at $0.10) can land
+    # a hair under the limit it has in fact reached.
+    return used + 1e-9 >= limit
+
+
 def money(value: float) -> str:
     """Dollars for a message: cents from $1 up, four decimals below (notebook budgets are small)."""
     return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+
+
+def rank(budget: Budget, used: float) -> tuple[int, float]:
+    """``Standing.rank`` without building a Standing (the pre-check ranks every budget)."""
+    if reached(used, budget.limit_usd):
+        return (2 if budget.enabled and budget.on_exceed == "block" else 1, used / budget.limit_usd)
+    return (0, used / budget.limit_usd)
 
 
 @dataclass(frozen=True)
@@ -32,9 +45,7 @@ class Standing:
 
     @property
     def exceeded(self) -> bool:
-        # Within a nano-dollar counts as reached: a sum of floats (ten calls at $0.10) can
-        # land a hair under the limit it has in fact reached.
-        return self.used_usd + 1e-9 >= self.budget.limit_usd
+        return reached(self.used_usd, self.budget.limit_usd)
 
     @property
     def blocked(self) -> bool:
@@ -48,7 +59,7 @@ class Standing:
     @property
     def rank(self) -> tuple[int, float]:
         """Which of several budgets a call reports: blocking, then exceeded, then the fullest."""
-        return (2 if self.blocked else 1 if self.exceeded else 0, self.percentage)
+        return rank(self.budget, self.used_usd)
 
     @property
     def message(self) -> str:
