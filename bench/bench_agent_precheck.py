@@ -1,9 +1,12 @@
 """Pre-check latency and throughput of the embedded agent, measured with wrk from outside.
 
-Starts two servers as separate processes, both served by the same uvicorn settings
+Starts three servers as separate processes, all served by the same uvicorn settings
 (``axonflow_notebook.agent.server.uvicorn_config``):
 
 - the agent itself, through the CLI (``axonflow-notebook agent``), on a fresh SQLite file;
+- the agent again, with budgets enforced: a policy file whose ``budgets:`` section puts three
+  budgets (organization, agent, user; block and warn) over every pre-check, so each answer
+  is checked against them and carries ``budget_info``;
 - a bare Starlette route that parses the same JSON body and answers a fixed body.
 
 Then drives ``POST /api/policy/pre-check`` on each with wrk (a Lua script posting the JSON
@@ -39,7 +42,15 @@ BODY = {
     "context": {},
 }
 PATH = "/api/policy/pre-check"
-TARGETS = "targets: 1 conn p50 <= 1 ms, p99 <= 5 ms; 32 conns >= 50% of the bare route, 0 errors"
+TARGETS = ("targets: 1 conn p50 <= 1 ms, p99 <= 5 ms; 32 conns >= 50% of the bare route, 0 errors; "
+           "budgets add <= 0.1 ms p50 and <= 1 ms p99 at 1 conn")
+# Every pre-check of the bench is covered by all three (client "bench", the trail's user).
+BUDGETS = """\
+budgets:
+  - {id: org-daily, name: Organization per day, scope: organization, limit_usd: 1000000, period: daily, on_exceed: block}
+  - {id: bench-monthly, name: Bench client, scope: agent, scope_id: bench, limit_usd: 1000000, period: monthly, on_exceed: block}
+  - {id: user-weekly, name: Local user, scope: user, limit_usd: 1000000, period: weekly, on_exceed: warn}
+"""
 
 
 def bare_server() -> None:
@@ -97,8 +108,17 @@ def _basic(secret: str) -> str:
     return "Basic " + base64.b64encode(f"bench:{secret}".encode()).decode()
 
 
-def _lua_script(directory: str, secret: str) -> str:
-    path = os.path.join(directory, "precheck.lua")
+def _check_budget_info(url: str, secret: str) -> None:
+    """The budgets variant must really check budgets on every pre-check."""
+    request = urllib.request.Request(url + PATH, data=json.dumps(BODY).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": _basic(secret)})
+    answer = json.load(urllib.request.urlopen(request, timeout=5))
+    if "budget_info" not in answer:
+        raise SystemExit(f"the budgets variant answered without budget_info: {answer}")
+
+
+def _lua_script(directory: str, secret: str, name: str = "precheck") -> str:
+    path = os.path.join(directory, f"{name}.lua")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write('wrk.method = "POST"\n')
         fh.write(f"wrk.body = {json.dumps(json.dumps(BODY))}\n")
@@ -145,24 +165,34 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     workdir = tempfile.mkdtemp(prefix="bench-precheck-")
+    budgets_file = os.path.join(workdir, "budgets.yaml")
+    with open(budgets_file, "w", encoding="utf-8") as fh:
+        fh.write(BUDGETS)
     agent, agent_url, secret = _start([sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
                                        "--db", os.path.join(workdir, "bench.db")])
+    budgeted, budgeted_url, budgeted_secret = _start([
+        sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
+        "--db", os.path.join(workdir, "bench-budgets.db"), "--policies", budgets_file])
+    _check_budget_info(budgeted_url, budgeted_secret)
     bare, bare_url, _ = _start([sys.executable, os.path.abspath(__file__), "--bare-server"])
-    script = _lua_script(workdir, secret)  # the bare route ignores the header; both get the same request
-    servers = {"agent pre-check": agent_url, "bare Starlette route": bare_url}
+    # The bare route ignores the header; every server gets the same request.
+    scripts = {"agent pre-check": _lua_script(workdir, secret, "plain"),
+               "agent, 3 budgets": _lua_script(workdir, budgeted_secret, "budgets"),
+               "bare Starlette route": _lua_script(workdir, secret, "bare")}
+    servers = {"agent pre-check": agent_url, "agent, 3 budgets": budgeted_url, "bare Starlette route": bare_url}
     runs: dict = {name: {"one": [], "many": []} for name in servers}
     load_before = os.getloadavg()[0]
     try:
-        for url in servers.values():
-            wrk(url, script, 32, 2)  # warm-up
+        for name, url in servers.items():
+            wrk(url, scripts[name], 32, 2)  # warm-up
         # Interleaved rounds, so a burst of load from other processes on a shared machine
-        # hits both servers alike; each figure is the median over the rounds.
+        # hits every server alike; each figure is the median over the rounds.
         for _ in range(args.rounds):
             for connections, key in ((1, "one"), (32, "many")):
                 for name, url in servers.items():
-                    runs[name][key].append(wrk(url, script, connections, args.duration))
+                    runs[name][key].append(wrk(url, scripts[name], connections, args.duration))
     finally:
-        for proc in (agent, bare):
+        for proc in (agent, budgeted, bare):
             proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=15)
@@ -184,6 +214,11 @@ def main() -> int:
     agent_rps = median("agent pre-check", "many", "rps")
     bare_rps = median("bare Starlette route", "many", "rps")
     print(f"agent / bare throughput at 32 connections: {agent_rps / bare_rps:.0%}" if bare_rps else "")
+    # Paired per round (same minute of machine load), then the median of the differences.
+    for pct in ("p50", "p99"):
+        deltas = [b[pct] - a[pct] for a, b in zip(runs["agent pre-check"]["one"], runs["agent, 3 budgets"]["one"])]
+        print(f"budgets add at 1 connection, {pct}: {statistics.median(deltas):+.3f} ms "
+              f"(per round: {', '.join(f'{d:+.3f}' for d in deltas)})")
     print(TARGETS)
     return 0
 

@@ -16,6 +16,8 @@ from starlette.applications import Starlette
 from .errors import ApiError
 from .plumbing import IDENTITY_KEY, exception_handlers, read_body, send_json
 from .routes import audit_trail, gateway, health, hitl_queue, local_policies, static_policies
+from .routes import budgets as budget_routes
+from .routes import usage as usage_routes
 from .state import AgentState
 
 PRE_CHECK_PATH = gateway.PRE_CHECK_PATH
@@ -62,22 +64,26 @@ class AgentApp:
             scope[IDENTITY_KEY] = caller
             await self.app(scope, receive, send)
             return
+        headers: tuple = ()
         try:
             raw = await read_body(receive, declared.decode("latin-1") if declared is not None else None)
             if raw is None:  # the client went away
                 return
-            status, payload = 200, await gateway.answer_pre_check(self.state, caller, raw)
+            status = 200
+            payload, headers = await gateway.answer_pre_check(self.state, caller, raw)
         except ApiError as exc:
             status, payload = exc.status, exc.body()
         except Exception:  # never a traceback on the wire; same body as the app's 500
             status, payload = 500, _INTERNAL_ERROR
-        await send_json(send, status, payload)
+        await send_json(send, status, payload, headers)
 
 
-def build_app(engine, store, auth, source=None) -> AgentApp:
+def build_app(engine, store, auth, source=None, budgets=None) -> AgentApp:
     """The agent as an ASGI app; ``engine``, ``store`` and ``auth`` are already loaded.
 
     ``source`` names where the policy set came from (a file path), for the local routes.
+    ``budgets`` is the ``BudgetLedger`` on the same database (one with no budget but the
+    ones created later through the API when not given; its owner closes it).
     """
     routes = [
         *health.ROUTES,
@@ -86,8 +92,14 @@ def build_app(engine, store, auth, source=None) -> AgentApp:
         *hitl_queue.ROUTES,
         *static_policies.ROUTES,
         *local_policies.ROUTES,
+        *budget_routes.ROUTES,
+        *usage_routes.ROUTES,
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
-    state = AgentState(engine, store, auth, source)
+    if budgets is None:
+        from .budgets.ledger import BudgetLedger
+
+        budgets = BudgetLedger.open(store.path)
+    state = AgentState(engine, store, auth, source, budgets=budgets)
     app.state.agent = state
     return AgentApp(app, state)

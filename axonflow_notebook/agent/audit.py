@@ -108,7 +108,7 @@ def completion_values(body: dict, audit_id: str, now: str) -> tuple:
     metadata = body.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise bad_request("metadata must be an object")
-    cost = metadata.get("cost", metadata.get("cost_usd"))
+    cost = metadata.get("cost_usd", metadata.get("cost"))  # as budgets/usage.py reads it
     if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not math.isfinite(cost):
         cost = None
     return (

@@ -33,9 +33,15 @@ def is_loopback(host: str) -> bool:
 def load_components(
     db_path: str, policies: Optional[str], auth: Optional[str], host: str, secret: Optional[str] = None
 ):
-    """Engine, store and auth, validated; raises AgentConfigError with a one-line reason."""
+    """Engine, store, auth and budgets, validated; raises AgentConfigError with a one-line reason.
+
+    The policy file's ``budgets:`` section is validated with its policies (every problem of
+    both in one error) and put in force in a ``BudgetLedger`` on the store's database.
+    """
     from .auth import AuthFileError, load_auth
-    from .policy import PolicyEngine, PolicyFileError
+    from .budgets.ledger import BudgetLedger
+    from .budgets.policy_file import check_budget_ids, load_policy_path
+    from .policy import PolicyFileError
     from .store import Store
 
     try:
@@ -49,14 +55,26 @@ def load_components(
             "pass --auth FILE to serve other machines"
         )
     try:
-        engine = PolicyEngine.load(custom_path=os.fspath(policies) if policies is not None else None)
+        engine, file_budgets = load_policy_path(os.fspath(policies) if policies is not None else None)
     except PolicyFileError as exc:
         raise AgentConfigError(str(exc)) from None
     try:
         store = Store(db_path)
     except Exception as exc:  # sqlite3.Error, OSError: an unusable database path
         raise AgentConfigError(f"database {db_path}: cannot open it ({exc})") from None
-    return engine, store, access
+    try:
+        ledger = BudgetLedger.open(db_path)
+    except Exception as exc:  # sqlite3.Error, OSError
+        store.close()
+        raise AgentConfigError(f"database {db_path}: cannot open its budget tables ({exc})") from None
+    try:
+        check_budget_ids(ledger, file_budgets, os.fspath(policies) if policies is not None else "")
+    except PolicyFileError as exc:
+        ledger.close()
+        store.close()
+        raise AgentConfigError(str(exc)) from None
+    ledger.replace_file_budgets(file_budgets)
+    return engine, store, access, ledger
 
 
 def uvicorn_config(app, **extra):
@@ -134,6 +152,7 @@ class EmbeddedAgent:
         self._server = None
         self._thread: Optional[threading.Thread] = None
         self._store = None
+        self._ledger = None
         self._tmpdir: Optional[str] = None
         self._error: Optional[BaseException] = None
         self._lock = threading.Lock()
@@ -169,7 +188,7 @@ class EmbeddedAgent:
                 self._tmpdir = tempfile.mkdtemp(prefix="axonflow-agent-")  # created 0700
                 db_path = os.path.join(self._tmpdir, "agent.db")
             try:
-                engine, store, access = load_components(
+                engine, store, access, ledger = load_components(
                     db_path, self.policies, self.auth, self.host, self._secret
                 )
             except BaseException:
@@ -182,14 +201,15 @@ class EmbeddedAgent:
             try:
                 sock = bind_socket(self.host, self.port)
             except BaseException:
+                ledger.close()
                 store.close()
                 self._cleanup_tmp()
                 raise
             self.port = sock.getsockname()[1]
             source = os.fspath(self.policies) if self.policies is not None else None
-            app = build_app(engine, store, access, source)
+            app = build_app(engine, store, access, source, budgets=ledger)
             server = uvicorn.Server(uvicorn_config(app))
-            self._store, self._state = store, app.state
+            self._store, self._state, self._ledger = store, app.state, ledger
 
             def run() -> None:
                 try:
@@ -217,8 +237,8 @@ class EmbeddedAgent:
             self._stop_locked(timeout)
 
     def _stop_locked(self, timeout: float = 10.0) -> None:
-        server, thread, store = self._server, self._thread, self._store
-        self._server = self._thread = self._store = self._state = None
+        server, thread, store, ledger = self._server, self._thread, self._store, self._ledger
+        self._server = self._thread = self._store = self._state = self._ledger = None
         if server is not None:
             server.should_exit = True
         if thread is not None and thread is not threading.current_thread():
@@ -226,6 +246,8 @@ class EmbeddedAgent:
             if thread.is_alive() and server is not None:
                 server.force_exit = True
                 thread.join(timeout)
+        if ledger is not None:
+            ledger.close()
         if store is not None:
             store.close()
         self._cleanup_tmp()

@@ -44,10 +44,11 @@ BUILT_IN_SOURCE = "built-in catalogue"
 class AgentState:
     """Shared by every request; the engine reference is the only thing a reload replaces."""
 
-    def __init__(self, engine, store, auth, source: Optional[str] = None) -> None:
+    def __init__(self, engine, store, auth, source: Optional[str] = None, *, budgets=None) -> None:
         self.engine = engine
         self.store = store
         self.auth = auth
+        self.budgets = budgets  # budgets/ledger.py: the policy file's budgets are reloaded with it
         self.policy_load = PolicyLoad(engine.version, timestamps.now(), source or BUILT_IN_SOURCE)
         # Called after every applied reload with (PolicyLoad, policy file text); runs on
         # the event loop, so listeners must be quick (the daemon rewrites a small file).
@@ -67,19 +68,21 @@ class AgentState:
 
         Raises ``PolicyFileError`` (one line per problem) and changes nothing on failure.
         """
-        from .policy import PolicyEngine
+        from .budgets.policy_file import check_budget_ids, load_policy_text
 
         if self._reload_lock is None:
             self._reload_lock = asyncio.Lock()
         async with self._reload_lock:  # one reload at a time, so each diff is against the set in force
             loop = asyncio.get_running_loop()
-            engine = await loop.run_in_executor(None, PolicyEngine.from_text, text, source)
+            engine, budgets = await loop.run_in_executor(None, load_policy_text, text, source)
             version = await loop.run_in_executor(None, lambda: engine.version)
+            check_budget_ids(self.budgets, budgets, source)
             added, changed, removed = policy_diff(self.engine.policies(), engine.policies())
             load = PolicyLoad(version, timestamps.now(), source, added, changed, removed)
             if dry_run:
                 return load
             self.engine = engine
+            self.budgets.replace_file_budgets(budgets)
             self.policy_load = load
             for listener in list(self.policy_listeners):
                 try:

@@ -196,7 +196,7 @@ def test_not_utf8(in_tmp):
         ("just text\n", "policies.yaml: the top level must be a mapping with a 'policies' list"),
         ("rules: []\n", "policies.yaml: the top level must be a mapping with a 'policies' list"),
         ("policies: {id: a}\n", "policies.yaml: 'policies' must be a list of policy mappings"),
-        ("policies: []\nextra: 1\n", "policies.yaml: unknown top-level key(s): extra (only 'policies' is allowed)"),
+        ("policies: []\nextra: 1\n", "policies.yaml: unknown top-level key(s): extra (only 'policies' and 'budgets' are allowed)"),
     ],
 )
 def test_bad_top_level(in_tmp, body, expected):

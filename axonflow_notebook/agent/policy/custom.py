@@ -41,12 +41,15 @@ def parse_custom_entries(
     if allow_blank and not text.strip():
         return []
     data = _parse_yaml(text, name)
-    if not isinstance(data, dict) or "policies" not in data:
+    # A file may also declare budgets (validated by agent/budgets/policy_file.py), or only them.
+    if not isinstance(data, dict) or not ("policies" in data or "budgets" in data):
         raise PolicyFileError(f"{name}: the top level must be a mapping with a 'policies' list")
-    unknown = sorted(str(k) for k in data if k != "policies")
+    unknown = sorted(str(k) for k in data if k not in ("policies", "budgets"))
     if unknown:
-        raise PolicyFileError(f"{name}: unknown top-level key(s): {', '.join(unknown)} (only 'policies' is allowed)")
-    raw_entries = data["policies"]
+        raise PolicyFileError(
+            f"{name}: unknown top-level key(s): {', '.join(unknown)} (only 'policies' and 'budgets' are allowed)"
+        )
+    raw_entries = data.get("policies")
     if raw_entries is None:
         raw_entries = []
     if not isinstance(raw_entries, list):

@@ -1,7 +1,8 @@
 """Gateway mode: ``POST /api/policy/pre-check`` and ``POST /api/audit/llm-call``.
 
 Pre-check is on every governed call's critical path: one JSON parse, one policy
-evaluation, one queued INSERT, one JSON answer. Request and response shapes follow
+evaluation, one budget check in memory, one queued INSERT, one JSON answer. Each accepted
+llm-call audit is also recorded as usage (``budgets/enforcement.py``). Request and response shapes follow
 AxonFlow's ``PreCheckRequest`` / ``PreCheckResponse`` and ``AuditLLMCallRequest``
 (https://github.com/getaxonflow/axonflow/blob/main/docs/api/agent-api.yaml).
 """
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from .. import audit, timestamps
 from ..auth import Identity
+from ..budgets import attribution, enforcement
 from ..errors import ApiError, bad_request
 from ..plumbing import identity, json_response, parse_json_object, read_body, request_json, required_text
 
@@ -73,16 +75,24 @@ def _check_optional_types(body: dict) -> None:
         raise bad_request("user_token must be a string")
 
 
-def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
-    """Decide one pre-check, record it, and return the wire answer."""
+def pre_check_answer(state, caller: Identity, raw: bytes) -> tuple[dict, tuple]:
+    """Decide one pre-check, record it, and return the wire answer and its extra headers."""
     body = parse_json_object(raw)
     query = required_text(body, "query")
     body_client = required_text(body, "client_id")
     _check_optional_types(body)
     client_id = caller.client_id or body_client
+    user_email = _user_email(caller)
+    who, named = attribution.of_pre_check(body, client_id, user_email)
     ev = state.engine.evaluate(query)
     epoch = time.time()
     context_id = _context_ids.new()
+    # Budgets are checked when no static policy blocked the call (budgets/enforcement.py).
+    standing = state.budgets.check(who) if ev.blocked_by is None else None
+    if standing is not None and standing.blocked:
+        _refuse_over_budget(state, context_id, epoch, client_id, user_email, query, ev, standing)
+    if named:
+        state.budgets.remember(context_id, who)
     expires_at = timestamps.format_epoch(epoch + CONTEXT_TTL_SECONDS)
     policies = list(ev.policy_ids)
     answer: dict[str, Any] = {
@@ -97,6 +107,8 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
     if ev.requires_redaction:
         answer["requires_redaction"] = True
         answer["approved_data"] = {"redacted_query": ev.redacted_query}
+    if standing is not None:
+        answer["budget_info"] = standing.info()
     state.store.insert_decision(
         audit.decision_row(
             context_id,
@@ -104,7 +116,7 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
             expires_at,
             client_id,
             client_id,
-            _user_email(caller),
+            user_email,
             ev.decision,
             policies,
             block_reason,
@@ -112,10 +124,22 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
             audit.query_preview(query, ev),
         )
     )
-    return answer
+    return answer, enforcement.warning_headers(standing)
 
 
-async def answer_pre_check(state, caller: Identity, raw: bytes) -> dict:
+def _refuse_over_budget(state, context_id, epoch, client_id, user_email, query, ev, standing) -> None:
+    """Record the refusal in the trail and raise the 402. The entry expires at once, so no
+    llm-call audit can complete it (AxonFlow never stores a 402's context)."""
+    now = timestamps.format_epoch(epoch)
+    refusal = enforcement.BudgetExceeded(context_id, standing, now)
+    state.store.insert_decision(audit.decision_row(
+        context_id, now, now, client_id, client_id, user_email, "blocked",
+        [enforcement.BUDGET_POLICY], refusal.message, query, audit.query_preview(query, ev),
+    ))
+    raise refusal
+
+
+async def answer_pre_check(state, caller: Identity, raw: bytes) -> tuple[dict, tuple]:
     if len(raw) <= INLINE_BODY_BYTES:
         return pre_check_answer(state, caller, raw)
     loop = asyncio.get_running_loop()
@@ -127,7 +151,8 @@ async def pre_check(request):
     raw = await read_body(request.receive, request.headers.get("content-length"))
     if raw is None:
         raise bad_request("Invalid request body: the client closed the connection")
-    return json_response(await answer_pre_check(request.app.state.agent, identity(request), raw))
+    answer, headers = await answer_pre_check(request.app.state.agent, identity(request), raw)
+    return json_response(answer, headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers})
 
 
 async def audit_llm_call(request):
@@ -152,6 +177,10 @@ async def audit_llm_call(request):
     values = audit.completion_values(body, audit_id, now)
     if not state.store.complete_call(context_id, now, values, owner):
         raise bad_request("Invalid or expired context")
+    await enforcement.record_usage(
+        state.budgets, body, context_id=context_id, audit_id=audit_id, now=now,
+        client_id=caller.client_id or body_client, user=_user_email(caller),
+    )
     return json_response({"success": True, "audit_id": audit_id})
 
 
