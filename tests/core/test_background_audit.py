@@ -211,12 +211,12 @@ def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(a
     """
     import threading
 
-    from axonflow_notebook.core.bridge import get_bridge
+    from axonflow_notebook.core.runtime import get_runtime
 
     logger = _logger(agent)
     logger.completion(messages=[{"role": "user", "content": "warm-up"}], **llm.litellm_kwargs())
     assert logger.flush()
-    loop = get_bridge().loop
+    loop = get_runtime().loop
     wakers = []
     real = loop.call_soon_threadsafe
 
@@ -229,10 +229,10 @@ def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(a
     logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
     caller_wakes = wakers.count(threading.current_thread().name)
     assert logger.flush()
-    from axonflow_notebook.core.bridge import _HAS_RUNNER
+    from axonflow_notebook.core.runtime import _HAS_RUNNER
 
     assert caller_wakes == (0 if _HAS_RUNNER else 1)  # Python 3.10: the pre-check's hop to the bridge
-    assert "axonflow-sync-bridge-post" in wakers
+    assert "axonflow-runtime-post" in wakers
     assert len(audited(agent)) == before + 1
     logger.close()
 
@@ -240,9 +240,9 @@ def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(a
 def test_bridge_post_runs_the_callback_on_the_bridge_loop():
     import threading
 
-    from axonflow_notebook.core.bridge import SyncBridge
+    from axonflow_notebook.core.runtime import Runtime
 
-    bridge = SyncBridge()
+    bridge = Runtime()
     ran = threading.Event()
     where = []
 
@@ -252,7 +252,7 @@ def test_bridge_post_runs_the_callback_on_the_bridge_loop():
 
     bridge.post(callback)
     assert ran.wait(5)
-    assert where == [("axonflow-sync-bridge", True)]
+    assert where == [("axonflow-runtime", True)]
     bridge.loop.call_soon_threadsafe(bridge.loop.stop)
 
 
@@ -266,7 +266,7 @@ def test_sync_close_closes_every_client_it_built(agent, llm, monkeypatch):
     logger = _logger(agent)
     logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
     logger.close()
-    from axonflow_notebook.core.bridge import _HAS_RUNNER
+    from axonflow_notebook.core.runtime import _HAS_RUNNER
 
     # one per loop: the main thread's own (pre-check; not on Python 3.10), the bridge's (audit)
     assert len(built) == (2 if _HAS_RUNNER else 1)
@@ -294,21 +294,21 @@ def test_a_sync_call_leaves_the_main_threads_event_loop_alone(agent, llm):
 def test_run_in_caller_uses_the_bridge_off_the_main_thread_and_without_asyncio_runner(monkeypatch):
     import threading
 
-    from axonflow_notebook.core import bridge as bridge_module
+    from axonflow_notebook.core import runtime as runtime_module
 
     async def where():
         return threading.current_thread().name
 
-    bridge = bridge_module.get_bridge()
-    expected = "MainThread" if bridge_module._HAS_RUNNER else "axonflow-sync-bridge"
+    bridge = runtime_module.get_runtime()
+    expected = "MainThread" if runtime_module._HAS_RUNNER else "axonflow-runtime"
     assert bridge.run_in_caller(where()) == expected
     out = []
     worker = threading.Thread(target=lambda: out.append(bridge.run_in_caller(where())))
     worker.start()
     worker.join()
-    assert out == ["axonflow-sync-bridge"]
-    monkeypatch.setattr(bridge_module, "_HAS_RUNNER", False)  # Python 3.10
-    assert bridge.run_in_caller(where()) == "axonflow-sync-bridge"
+    assert out == ["axonflow-runtime"]
+    monkeypatch.setattr(runtime_module, "_HAS_RUNNER", False)  # Python 3.10
+    assert bridge.run_in_caller(where()) == "axonflow-runtime"
 
 
 async def test_sync_close_in_a_running_loop_does_not_wait_for_that_loops_audits(agent, llm):

@@ -75,9 +75,9 @@ def audited_entries(agent) -> list:
 async def first_pending(console: GovernanceConsole, timeout: float = 5.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        page = await console.list_queue(status="pending")
-        if page.items:
-            return page.items[0]
+        items, _ = await console.list_queue(status="pending")
+        if items:
+            return items[0]
         await asyncio.sleep(0.02)
     raise AssertionError("no pending approval request appeared")
 
@@ -165,8 +165,8 @@ async def test_hitl_polling_disabled(make_live_logger, gov_agent, call):
     with pytest.raises(PolicyDeniedError) as info:
         await logger.acompletion(**call("wire transfer later"))
     assert info.value.reason == "require_approval"
-    page = await GovernanceConsole(logger).list_queue(status=None)
-    assert page.items == []
+    items, total = await GovernanceConsole(logger).list_queue(status=None)
+    assert items == [] and total == 0
 
 
 async def test_fail_open_and_closed_with_agent_stopped(agent_factory, policies_file, call, llm):

@@ -13,7 +13,7 @@ import litellm
 import pytest
 
 from axonflow_notebook.core import events as ev
-from axonflow_notebook.core.bridge import SyncBridge
+from axonflow_notebook.core.runtime import Runtime
 
 from core_fakes import PreCheck
 
@@ -66,8 +66,8 @@ def test_events_fire_where_each_stage_runs(make_logger, call):
     main: list = []
     logger.completion(on_event=record(main), **call())
     assert logger.flush()  # the completion and audit events come after the answer
-    bridge = "axonflow-sync-bridge"
-    from axonflow_notebook.core.bridge import _HAS_RUNNER
+    bridge = "axonflow-runtime"
+    from axonflow_notebook.core.runtime import _HAS_RUNNER
 
     decided_in = "MainThread" if _HAS_RUNNER else bridge  # Python 3.10: no asyncio.Runner
     assert (ev.DecisionMade.__name__, decided_in) in main
@@ -82,7 +82,7 @@ def test_events_fire_where_each_stage_runs(make_logger, call):
 
 
 def test_bridge_keyboard_interrupt_cancels_coroutine():
-    bridge = SyncBridge()
+    bridge = Runtime()
     state = {"cancelled": False}
 
     async def wait_forever():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from axonflow_notebook.core.bridge import get_bridge
+from axonflow_notebook.core.runtime import get_runtime
 from axonflow_notebook.core.config import AxonFlowLoggerConfig
 from axonflow_notebook.core.events import ApprovalDecided, ApprovalRequested
 from axonflow_notebook.core.logger import AxonFlowLogger
@@ -53,12 +53,12 @@ def _bridge_tasks() -> list:
         me = asyncio.current_task()
         return [(t.get_name(), repr(t)[:200]) for t in asyncio.all_tasks() if t is not me and not t.done()]
 
-    return asyncio.run_coroutine_threadsafe(others(), get_bridge().loop).result(5)
+    return asyncio.run_coroutine_threadsafe(others(), get_runtime().loop).result(5)
 
 
 def _main_loop_tasks() -> list:
     """Unfinished tasks on the main thread's own loop (a script's sync pre-check runs there)."""
-    runner = get_bridge()._main_runner
+    runner = get_runtime()._main_runner
     if runner is None:
         return []
     return [repr(t)[:200] for t in asyncio.all_tasks(runner.get_loop()) if not t.done()]
@@ -116,7 +116,7 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
 
     kwargs = dict(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "Prepare a wire transfer"}])
     logger.completion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "warm up"}])
-    get_bridge().run(asyncio.sleep(0))
+    get_runtime().run(asyncio.sleep(0))
     time.sleep(0.2)
     baseline = _baseline()
     base_count = llm.count

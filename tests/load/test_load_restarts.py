@@ -248,12 +248,12 @@ def test_sync_probe_interrupted_by_keyboardinterrupt_gives_its_slot_back(llm):
         watcher.join(5)
         assert _probe_slot_free(logger)
         # Nothing of that call is still running on the bridge loop.
-        from axonflow_notebook.core.bridge import get_bridge
+        from axonflow_notebook.core.runtime import get_runtime
 
-        loop = get_bridge().loop
+        loop = get_runtime().loop
         pending = asyncio.run_coroutine_threadsafe(_other_tasks(), loop).result(5)
         assert pending == [], pending
-        bridge = get_bridge()
+        bridge = get_runtime()
         assert {t.ident for t in threading.enumerate()} - before <= {bridge._thread.ident, bridge._forwarder.ident}
     finally:
         hole.close()
