@@ -42,6 +42,7 @@ REQUEST_TYPE = "litellm-completion"
 APPROVAL_SENTINEL = "require_approval"
 DECIDED = ("approved", "overridden", "rejected", "expired")
 SHUTDOWN_EXPIRY_SECONDS = 3.0
+EXPIRY_SLACK_SECONDS = 1.0  # AxonFlow's clock and ours may differ by this much at the deadline
 
 
 class _PollsFailed(Exception):
@@ -63,11 +64,14 @@ class ApprovalGate:
     async def hold(self, call: GovernedCall, query: str, block_reason: Optional[str]) -> None:
         """Return once a reviewer approved; raise ApprovalRejected or ApprovalTimeout otherwise."""
         emit, policies = call.emit, call.policies
+        # The clock starts before the request exists, so AxonFlow's expiry for it (created
+        # later, with `ceil` of the same wait) never comes before the waiter's deadline.
+        deadline = time.monotonic() + self._config.approval_max_wait_seconds
         request_id = await self._create(call, query, block_reason)
         _OPEN_WAITS[request_id] = self
         try:
             try:
-                row = await self._poll(call, request_id)
+                row = await self._poll(call, request_id, deadline)
             except (asyncio.CancelledError, KeyboardInterrupt):  # the latter raised right inside us
                 emit(ApprovalDecided(emit.call_id, request_id=request_id, status="cancelled"))
                 self._expire_soon(request_id)
@@ -126,12 +130,11 @@ class ApprovalGate:
         ))
         return str(created.request_id)
 
-    async def _poll(self, call: GovernedCall, request_id: str) -> Any:
+    async def _poll(self, call: GovernedCall, request_id: str, deadline: float) -> Any:
         """The decided request, or None once the deadline passed without a decision."""
         config, emit = self._config, call.emit
         client = self._clients.get()
         started = time.monotonic()
-        deadline = started + config.approval_max_wait_seconds
         polls = failures = 0
         while True:
             remaining = deadline - time.monotonic()
@@ -153,6 +156,8 @@ class ApprovalGate:
             now = time.monotonic()
             emit(ApprovalProgress(emit.call_id, request_id=request_id, status=row.status, polls=polls,
                                   elapsed_s=now - started, remaining_s=max(0.0, deadline - now)))
+            if row.status == "expired" and deadline - now < EXPIRY_SLACK_SECONDS:
+                return None  # AxonFlow expired it for the deadline we gave it: our own timeout
             if row.status in DECIDED:
                 return row
 

@@ -65,14 +65,15 @@ class AxonFlowAuditSink:
 
 
 def audit_payload(call: GovernedCall, response: Any, *, latency_ms: float, error: Optional[str] = None,
-                  cost: Optional[float] = None, metadata: Optional[Dict[str, Any]] = None) -> AuditPayload:
+                  cost: Optional[float] = None, metadata: Optional[Dict[str, Any]] = None,
+                  provider: Optional[str] = None) -> AuditPayload:
     prompt, completion, total = usage_of(response)
     extra = dict(metadata or {})
     if call.simulated:
         extra["simulated"] = True
     return AuditPayload(
         call_id=call.emit.call_id, context_id=call.context_id, model=call.model,
-        provider=provider_of(call.model), response_summary=text_of(response)[:2000],
+        provider=provider or provider_of(call.model), response_summary=text_of(response)[:2000],
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
         latency_ms=int(latency_ms), cost_usd=cost, error=error[:2000] if error else None, metadata=extra,
     )

@@ -120,7 +120,11 @@ class Governor:
             _log.warning("AxonFlow policy would deny this call (audit-only mode, not blocking): %s",
                          verdict.block_reason)
         call.stage = "audit"
-        payload = audit_payload(call, response, latency_ms=latency_ms, error=error, metadata={"mode": "audit-only"})
+        # LiteLLM hands callbacks the model without its provider prefix, and the provider apart.
+        params = kwargs.get("litellm_params") or {}
+        provider = kwargs.get("custom_llm_provider") or params.get("custom_llm_provider")
+        payload = audit_payload(call, response, latency_ms=latency_ms, error=error, metadata={"mode": "audit-only"},
+                                provider=str(provider) if provider else None)
         return await self.audit_step.deliver(payload, emit)
 
     # ----- pre-check and approval ------------------------------------------

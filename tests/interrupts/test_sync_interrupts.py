@@ -2,8 +2,9 @@
 embedded agent and the loopback LLM server.
 
 * `completion()` waiting for an approval: ends promptly, the call reports "cancelled", nothing
-  is left on the sync bridge's loop or on the main thread's own loop (where a script's sync
-  pre-check runs), a late approval runs nothing, the next call works.
+  is left on the runtime's loop or on the main thread's own loop (where a script's sync
+  pre-check runs), the abandoned request is expired at once (a late approval is a 409 and
+  runs nothing), the next call works.
 * A sync stream interrupted between chunks: the same, and the next stream is whole.
 """
 
@@ -48,7 +49,7 @@ def logger(agent_factory):
     log.close()
 
 
-def _bridge_tasks() -> list:
+def _runtime_tasks() -> list:
     async def others() -> list:
         me = asyncio.current_task()
         return [(t.get_name(), repr(t)[:200]) for t in asyncio.all_tasks() if t is not me and not t.done()]
@@ -65,17 +66,17 @@ def _main_loop_tasks() -> list:
 
 
 def _baseline() -> tuple:
-    """Long-lived threads and bridge-loop tasks (e.g. LiteLLM's logging worker) after a warm-up."""
-    return {t.ident for t in threading.enumerate()}, {name for name, _ in _bridge_tasks()}
+    """Long-lived threads and runtime-loop tasks (e.g. LiteLLM's logging worker) after a warm-up."""
+    return {t.ident for t in threading.enumerate()}, {name for name, _ in _runtime_tasks()}
 
 
 def _settled(baseline: tuple, timeout: float = 5.0) -> tuple:
-    """New threads and bridge-loop tasks still alive after `timeout` (empty when all ended)."""
+    """New threads and runtime-loop tasks still alive after `timeout` (empty when all ended)."""
     before, before_tasks = baseline
     deadline = time.monotonic() + timeout
     while True:
         threads = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
-        tasks = [text for name, text in _bridge_tasks() if name not in before_tasks] + _main_loop_tasks()
+        tasks = [text for name, text in _runtime_tasks() if name not in before_tasks] + _main_loop_tasks()
         if (not threads and not tasks) or time.monotonic() > deadline:
             return threads, tasks
         time.sleep(0.05)
@@ -143,14 +144,19 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
 
     request_id = next(e.request_id for e in events if isinstance(e, ApprovalRequested))
 
-    async def approve() -> None:
-        from axonflow import AxonFlow
+    async def status_then_approve() -> str:
+        from axonflow import AxonFlow, AxonFlowError
 
-        async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer") as sdk:
-            await sdk.approve_hitl_request(request_id, HITLReviewInput(
-                reviewer_id="late", reviewer_email="late@example.com", comment="late"))
+        secret = getattr(logger.agent, "secret", None) or "x"
+        async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer", client_secret=secret) as sdk:
+            status = (await sdk.get_hitl_request(request_id)).status
+            with pytest.raises(AxonFlowError, match="409"):
+                await sdk.approve_hitl_request(request_id, HITLReviewInput(
+                    reviewer_id="late", reviewer_email="late@example.com", comment="late"))
+            return status
 
-    asyncio.run(approve())
+    assert logger.flush(5)  # the expiry is a tracked delivery on the runtime's loop
+    assert asyncio.run(status_then_approve()) == "expired"
     time.sleep(0.5)
     assert llm.count == base_count, "a late approval made the interrupted call run"
     response = logger.completion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "hello"}])
@@ -159,7 +165,7 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
 
 
 def test_ctrl_c_between_stream_chunks(logger, llm):
-    # Warm up the same path: a sync stream runs LiteLLM on the bridge loop, whose first
+    # Warm up the same path: a sync stream runs LiteLLM on the runtime loop, whose first
     # connection starts that loop's resolver thread (a plain completion() does not).
     warm_up = [{"role": "user", "content": "warm up"}]
     for _ in logger.completion(**llm.litellm_kwargs(), stream=True, messages=warm_up):
