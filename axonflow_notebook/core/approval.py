@@ -85,8 +85,9 @@ class ApprovalGate:
             if row is None:
                 emit(ApprovalDecided(emit.call_id, request_id=request_id, status="timeout"))
                 await self._expire_before_raising(request_id)
+                # The reference integration's words (axonflow_litellm/logger.py), which users match on.
                 raise ApprovalTimeout(
-                    f"approval timed out: no decision on request {request_id} within "
+                    f"Approval request timed out: no decision on {request_id} within "
                     f"{self._config.approval_max_wait_seconds:g}s", policies)
         finally:
             _OPEN_WAITS.pop(request_id, None)

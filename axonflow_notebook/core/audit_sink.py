@@ -33,7 +33,7 @@ class AxonFlowAuditSink:
 
     async def deliver(self, payload: AuditPayload) -> AuditOutcome:
         if not payload.context_id:
-            return AuditOutcome(False, detail="pre-check did not run; no context id to audit against")
+            return AuditOutcome(delivered=False, detail="pre-check did not run; no context id to audit against")
         from axonflow import TokenUsage
 
         client = self._clients.get()
@@ -58,10 +58,10 @@ class AxonFlowAuditSink:
                 self._clients.gate(),
             )
         except GovernanceUnavailable as exc:
-            return AuditOutcome(False, detail=exc.detail, skipped_reason=exc.reason)
+            return AuditOutcome(delivered=False, detail=exc.detail, skipped_reason=exc.reason)
         except PlatformRejected as exc:
-            return AuditOutcome(False, detail=f"AxonFlow rejected the audit: {exc}")
-        return AuditOutcome(True, audit_id=getattr(result, "audit_id", None))
+            return AuditOutcome(delivered=False, detail=f"AxonFlow rejected the audit: {exc}")
+        return AuditOutcome(delivered=True, audit_id=getattr(result, "audit_id", None))
 
 
 def audit_payload(call: GovernedCall, response: Any, *, latency_ms: float, error: Optional[str] = None,
@@ -91,7 +91,7 @@ class AuditStep:
             outcome = await self.sink.deliver(payload)
         except Exception as exc:  # a custom sink must not break the response either
             _log.warning("audit sink failed: %s", type(exc).__name__, exc_info=True)
-            outcome = AuditOutcome(False, detail=f"audit sink failed: {type(exc).__name__}")
+            outcome = AuditOutcome(delivered=False, detail=f"audit sink failed: {type(exc).__name__}")
         for hook in self.hooks:
             try:
                 hook(payload, outcome)

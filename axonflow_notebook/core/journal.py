@@ -19,13 +19,13 @@ import logging
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .audit import AuditOutcome, AuditPayload, AuditSink
 from .events import GovernanceEvent
 from .journal_delivery import JournalDelivery, sdk_verifier
 from .journal_recording import JournalRecorder
-from .journal_store import CONTEXT_TTL_SECONDS, JournalStore, default_journal_path, delivery_text
+from .journal_store import CONTEXT_TTL_SECONDS, JournalPath, JournalStore, default_journal_path, delivery_text
 from .runtime import ShutdownStep, at_shutdown
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class Journal(JournalStore):
 
     def __init__(
         self,
-        path: Optional[Any] = None,
+        path: Optional[JournalPath] = None,
         *,
         context_ttl_seconds: float = CONTEXT_TTL_SECONDS,
         retry_base_seconds: float = 0.5,
@@ -67,7 +67,7 @@ class Journal(JournalStore):
         sink = JournalSink(self, inner, endpoint)
         logger.audit_sink = sink
         fail_open = bool(getattr(logger.config, "fail_open", True))
-        unsubscribe = logger.subscribe(lambda event: self.record_event(event, endpoint, fail_open))
+        unsubscribe = logger.subscribe(lambda event: self.record_event(event, endpoint, fail_open=fail_open))
         deliverers = self.delivery.deliverers
         deliverers[endpoint] = (inner, sdk_verifier(logger, self.verify_timeout_seconds))
         self.delivery.start()
@@ -82,8 +82,8 @@ class Journal(JournalStore):
         sink.detach = detach
         return detach
 
-    def record_event(self, event: GovernanceEvent, endpoint: str, fail_open: bool = True) -> None:
-        self.recorder.record_event(event, endpoint, fail_open)
+    def record_event(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool = True) -> None:
+        self.recorder.record_event(event, endpoint, fail_open=fail_open)
 
     def flush(self, timeout: float = 5.0) -> int:
         """Deliver every pending record now (bounded by `timeout`); returns how many went."""
@@ -124,11 +124,11 @@ class JournalSink:
         if not payload.context_id:
             return await self.inner.deliver(payload)
         if not claimed:
-            return AuditOutcome(False, detail="audit already in the local journal")
+            return AuditOutcome(delivered=False, detail="audit already in the local journal")
         try:
             outcome = await self.inner.deliver(payload)
         except BaseException:
-            journal.settle(payload.call_id, AuditOutcome(False, detail="interrupted",
+            journal.settle(payload.call_id, AuditOutcome(delivered=False, detail="interrupted",
                                                          skipped_reason="unreachable"))
             raise
         journal.settle(payload.call_id, outcome)
@@ -151,7 +151,7 @@ _default: Optional[Journal] = None
 _default_lock = threading.Lock()
 
 
-def default_journal(path: Optional[Any] = None) -> Journal:
+def default_journal(path: Optional[JournalPath] = None) -> Journal:
     """The process's journal at `path` (default: the user data dir), opened once."""
     global _default
     with _default_lock:
@@ -161,7 +161,7 @@ def default_journal(path: Optional[Any] = None) -> Journal:
         return _default
 
 
-def attach_journal(logger: "AxonFlowLogger", path: Optional[Any] = None) -> Journal:
+def attach_journal(logger: "AxonFlowLogger", path: Optional[JournalPath] = None) -> Journal:
     """Opt a script's logger in: `attach_journal(AxonFlowLogger(config))`."""
     journal = default_journal(path)
     journal.attach(logger)

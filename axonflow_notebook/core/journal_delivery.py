@@ -96,17 +96,17 @@ class JournalDelivery:
                 recorded, why = None, f": {type(exc).__name__}: {str(exc)[:200]}"
             if recorded is None:  # cannot tell: sending could record it twice, so wait
                 store.settle(row["call_id"], AuditOutcome(
-                    False, detail=f"could not check whether AxonFlow already holds it{why}",
+                    delivered=False, detail=f"could not check whether AxonFlow already holds it{why}",
                     skipped_reason="unreachable"))
                 return 0
             if recorded:
-                store.settle(row["call_id"], AuditOutcome(True, detail="already recorded by AxonFlow"))
+                store.settle(row["call_id"], AuditOutcome(delivered=True, detail="already recorded by AxonFlow"))
                 return 1
         payload = AuditPayload(**json.loads(row["payload"]))
         try:
             outcome = await sink.deliver(payload)
         except Exception as exc:
-            outcome = AuditOutcome(False, detail=f"audit sink failed: {type(exc).__name__}",
+            outcome = AuditOutcome(delivered=False, detail=f"audit sink failed: {type(exc).__name__}",
                                    skipped_reason="unreachable")
         store.settle(row["call_id"], outcome)
         return int(outcome.delivered)

@@ -27,10 +27,10 @@ class JournalRecorder:
     def __init__(self, store: JournalStore) -> None:
         self.store = store
 
-    def record_event(self, event: GovernanceEvent, endpoint: str, fail_open: bool = True) -> None:
+    def record_event(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool = True) -> None:
         """Fold one event into its call's row (a listener: never raises into the call)."""
         try:
-            self._record(event, endpoint, fail_open)
+            self._record(event, endpoint, fail_open=fail_open)
         except Exception:
             _log.warning("audit journal: could not record %s", type(event).__name__, exc_info=True)
 
@@ -47,7 +47,7 @@ class JournalRecorder:
                 pass
         return event.at - event.latency_ms / 1000.0 + self.store.context_ttl_seconds
 
-    def _record(self, event: GovernanceEvent, endpoint: str, fail_open: bool) -> None:
+    def _record(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool) -> None:
         cid, at = event.call_id, event.at
         if isinstance(event, DecisionMade):
             self.store.upsert(cid, endpoint, at, decision=event.status, policies=json.dumps(list(event.policies)),

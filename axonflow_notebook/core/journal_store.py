@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from .audit import AuditOutcome, AuditPayload
 from .private_files import private_directory, private_file
 
 CONTEXT_TTL_SECONDS = 300.0  # AxonFlow expires a pre-check context 5 min after it is issued
 STALE_CLAIM_SECONDS = 120.0  # a `sending` claim older than this died with its process
+
+JournalPath = Union[str, "os.PathLike[str]"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -74,7 +77,7 @@ def delivery_text(row: Dict[str, Any]) -> str:
 
 
 class JournalStore:
-    def __init__(self, path: Optional[Any] = None, *, context_ttl_seconds: float = CONTEXT_TTL_SECONDS,
+    def __init__(self, path: Optional[JournalPath] = None, *, context_ttl_seconds: float = CONTEXT_TTL_SECONDS,
                  retry_base_seconds: float = 0.5, retry_max_seconds: float = 30.0) -> None:
         default = default_journal_path()
         self.path = Path(path) if path is not None else default
@@ -211,4 +214,4 @@ class JournalStore:
             self._conn.close()
 
 
-__all__ = ["JournalStore", "default_journal_path", "delivery_text", "CONTEXT_TTL_SECONDS", "STALE_CLAIM_SECONDS"]
+__all__ = ["JournalStore", "JournalPath", "default_journal_path", "delivery_text", "CONTEXT_TTL_SECONDS", "STALE_CLAIM_SECONDS"]

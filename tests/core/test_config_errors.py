@@ -188,3 +188,4 @@ def test_approval_timeout_says_timed_out(make_logger, fake, call):
     with pytest.raises(ApprovalTimeout) as info:
         asyncio.run(make_logger(approval_max_wait_seconds=0.05).acompletion(**call()))
     assert "timed out" in str(info.value) and "timed out" in info.value.reason
+    assert str(info.value).startswith("Approval request timed out")  # axonflow-litellm's own words
