@@ -85,7 +85,8 @@ class ApprovalGate:
             if row is None:
                 emit(ApprovalDecided(emit.call_id, request_id=request_id, status="timeout"))
                 await self._expire_before_raising(request_id)
-                # The reference integration's words (axonflow_litellm/logger.py), which users match on.
+                # The words of the reference integration, which users match on:
+                # axonflow-litellm 1.1.0, https://pypi.org/project/axonflow-litellm/1.1.0/
                 raise ApprovalTimeout(
                     f"Approval request timed out: no decision on {request_id} within "
                     f"{self._config.approval_max_wait_seconds:g}s", policies)

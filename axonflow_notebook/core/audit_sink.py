@@ -101,8 +101,8 @@ class AuditStep:
             _log.warning("audit not recorded for call %s: %s", payload.call_id, outcome.detail)
         if emit.active:
             if outcome.skipped_reason:
-                emit(GovernanceSkipped(emit.call_id, reason=outcome.skipped_reason, stage="audit",  # type: ignore[arg-type]
-                                       detail=outcome.detail))
+                emit(GovernanceSkipped(emit.call_id, reason=outcome.skipped_reason,  # type: ignore[arg-type]
+                                       stage="audit", detail=outcome.detail))
             emit(AuditRecorded(emit.call_id, audit_id=outcome.audit_id, context_id=payload.context_id,
                                delivered=outcome.delivered, detail=outcome.detail))
         return outcome

@@ -214,4 +214,5 @@ class JournalStore:
             self._conn.close()
 
 
-__all__ = ["JournalStore", "JournalPath", "default_journal_path", "delivery_text", "CONTEXT_TTL_SECONDS", "STALE_CLAIM_SECONDS"]
+__all__ = ["JournalStore", "JournalPath", "default_journal_path", "delivery_text", "CONTEXT_TTL_SECONDS",
+           "STALE_CLAIM_SECONDS"]

@@ -37,7 +37,10 @@ def test_the_core_registers_one_exit_hook():
         import atexit, importlib, tempfile
         registered = []
         register = atexit.register
-        atexit.register = lambda fn, *a, **k: registered.append(fn.__module__ + "." + fn.__qualname__) or register(fn, *a, **k)
+        def recording(fn, *args, **kwargs):
+            registered.append(fn.__module__ + "." + fn.__qualname__)
+            return register(fn, *args, **kwargs)
+        atexit.register = recording
         for name in {CORE_MODULES!r}:
             importlib.import_module("axonflow_notebook.core." + name)
         from axonflow_notebook.core.journal import Journal
