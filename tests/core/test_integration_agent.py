@@ -297,7 +297,7 @@ async def test_bad_credentials_fail_closed_even_when_fail_open(secured_agent, ca
 async def test_sync_close_inside_running_loop_does_not_deadlock(make_live_logger, gov_agent, call):
     logger = make_live_logger()
     await logger.acompletion(**call())  # a client bound to this loop
-    logger.completion(**call())  # and one on the bridge loop
+    logger.completion(**call())  # and one on the runtime loop
     console = GovernanceConsole(config_for(gov_agent.url, client_id="reviewer"))
     assert await console.health()
     started = time.monotonic()
