@@ -74,11 +74,11 @@ class ApprovalGate:
                 row = await self._poll(call, request_id, deadline)
             except (asyncio.CancelledError, KeyboardInterrupt):  # the latter raised right inside us
                 emit(ApprovalDecided(emit.call_id, request_id=request_id, status="cancelled"))
-                self._expire_soon(request_id)
+                self._give_up(request_id)
                 raise
             except _PollsFailed as exc:
                 emit(ApprovalDecided(emit.call_id, request_id=request_id, status="error", comment=str(exc)))
-                self._expire_soon(request_id)
+                self._give_up(request_id)
                 raise ApprovalRejected(
                     f"approval status unavailable after {exc.failures} consecutive poll failures", policies
                 ) from exc.__cause__
@@ -193,9 +193,17 @@ class ApprovalGate:
             self._deliveries.spawn(deliver)
         return done
 
+    def _give_up(self, request_id: str) -> Optional["concurrent.futures.Future[None]"]:
+        """Expire the request unless the exit's shutdown step already did (None then)."""
+        if _OPEN_WAITS.pop(request_id, None) is None:
+            return None
+        return self._expire_soon(request_id)
+
     async def _expire_before_raising(self, request_id: str) -> None:
         """At the deadline: expire, and wait (bounded) so the request is gone when the caller hears."""
-        done = self._expire_soon(request_id)
+        done = self._give_up(request_id)
+        if done is None:
+            return
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(done)),
                                    self._config.call_timeout_seconds + 1.0)
@@ -214,7 +222,8 @@ def open_waits() -> List[str]:
 
 def _expire_open_waits() -> None:
     """Shutdown step APPROVALS: the waits still open at exit are expired, bounded."""
-    waits = dict(_OPEN_WAITS)
+    waits = {request_id: _OPEN_WAITS.pop(request_id, None) for request_id in list(_OPEN_WAITS)}
+    waits = {request_id: gate for request_id, gate in waits.items() if gate is not None}
     if not waits:
         return
     groups: Dict[int, tuple] = {}

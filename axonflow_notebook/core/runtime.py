@@ -222,14 +222,22 @@ class Runtime:
 
 
 async def _wind_down(timeout: float) -> None:
-    """What `asyncio.run` does before closing a loop: cancel what is left, let it unwind."""
+    """What `asyncio.run` does before closing a loop: cancel what is left, let it unwind.
+
+    Again while unwinding starts new tasks (a cancelled call's cleanup), until the deadline.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     me = asyncio.current_task()
-    leftovers = [task for task in asyncio.all_tasks() if task is not me and not task.done()]
-    for task in leftovers:
-        task.cancel()
-    if leftovers:
-        await asyncio.wait(leftovers, timeout=timeout)
-    await asyncio.get_running_loop().shutdown_asyncgens()
+    while True:
+        leftovers = [task for task in asyncio.all_tasks() if task is not me and not task.done()]
+        remaining = deadline - loop.time()
+        if not leftovers or remaining <= 0:
+            break
+        for task in leftovers:
+            task.cancel()
+        await asyncio.wait(leftovers, timeout=remaining)
+    await loop.shutdown_asyncgens()
 
 
 def _stop_forwarding() -> None:

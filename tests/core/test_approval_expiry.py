@@ -147,9 +147,9 @@ async def test_agent_request_carries_the_waiters_deadline(held_agent, make_sdk, 
 
 
 async def test_agent_request_expires_when_the_deadline_passes(held_agent, make_sdk, call, llm):
-    # AxonFlow's own expiry for it is ceil(1.5) = 2 s after its creation, half a second after
-    # the waiter's deadline: "expired" right after the timeout means the waiter expired it.
-    logger = AxonFlowLogger(_config(held_agent, approval_max_wait_seconds=1.5))
+    # AxonFlow's own expiry for it is ceil(2.1) = 3 s after its creation, 0.9 s after the
+    # waiter's deadline: "expired" right after the timeout means the waiter expired it.
+    logger = AxonFlowLogger(_config(held_agent, approval_max_wait_seconds=2.1))
     seen = []
     with pytest.raises(ApprovalTimeout, match="timed out"):
         await logger.acompletion(on_event=seen.append, **call("Prepare a wire transfer"))
