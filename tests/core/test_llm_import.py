@@ -127,3 +127,16 @@ def test_start_returns_at_once_and_ready_reports_the_import():
     returned, before, after, name, threads = done.stdout.split()
     assert float(returned) < 0.05 and before == "False" and after == "True" and name == "litellm"
     assert threads == "0"  # the import thread ends with the import
+
+
+async def test_a_failed_background_import_reaches_every_waiter():
+    import pytest
+
+    from axonflow_notebook.core.background_import import BackgroundImport
+
+    missing = BackgroundImport("axonflow_notebook_no_such_module", thread_name="test-import")
+    with pytest.raises(ModuleNotFoundError):
+        await missing.wait()
+    with pytest.raises(ModuleNotFoundError):
+        missing.wait_blocking()
+    assert not missing.ready()
