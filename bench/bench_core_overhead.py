@@ -73,24 +73,13 @@ class SubprocessAgent:
 
         port = free_port()
         cli = os.path.join(os.path.dirname(sys.executable), "axonflow-notebook")
-        self._out = tempfile.TemporaryFile(mode="w+")
-        self._proc = subprocess.Popen([cli, "agent", "--port", str(port), "--db", db], stdout=self._out,
-                                      stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._proc = subprocess.Popen([cli, "agent", "--port", str(port), "--db", db],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # The agent prints its secret once at start (AXONFLOW_CLIENT_SECRET=...).
+        self.secret = next(line.split("=", 1)[1].strip() for line in self._proc.stdout
+                           if "AXONFLOW_CLIENT_SECRET=" in line)
         self.url = f"http://127.0.0.1:{port}"
         wait_http(self.url + "/health")
-        self.secret = self._printed_secret()
-
-    def _printed_secret(self, wait: float = 1.0):
-        """The secret an agent that requires one prints at start, as AXONFLOW_CLIENT_SECRET=… (else None)."""
-        deadline = time.monotonic() + wait
-        while True:
-            self._out.seek(0)
-            for line in self._out.read().splitlines():
-                if line.strip().startswith("AXONFLOW_CLIENT_SECRET="):
-                    return line.strip().split("=", 1)[1]
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.05)
 
     def __enter__(self):
         return self
@@ -130,14 +119,10 @@ def pct(values, q):
     return ordered[index]
 
 
-def _secret(agent) -> str:
-    return getattr(agent, "secret", None) or "bench-secret"
-
-
 def audited(agent) -> int:
     # decision rows are completed (given an audit_id) by the llm-call audit
     body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 1000, "offset": 0},
-                      auth=("bench", _secret(agent)), timeout=10).json()
+                      auth=("bench", agent.secret), timeout=10).json()
     return sum(1 for e in body["entries"] if e.get("audit_id"))
 
 
@@ -251,7 +236,7 @@ async def floor(agent, n=200):
     body = {"user_token": "anonymous", "client_id": "bench", "query": "benchmark question",
             "data_sources": [], "context": None}
     out = {}
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(auth=("bench", agent.secret)) as client:
         for name, fn in (("GET /health", lambda: client.get(agent.url + "/health")),
                          ("POST /api/policy/pre-check", lambda: client.post(agent.url + "/api/policy/pre-check", json=body))):
             for _ in range(20):
@@ -353,9 +338,8 @@ def main() -> None:
         def kwargs(i):
             return {**base, "messages": [{"role": "user", "content": f"benchmark question {i}"}]}
 
-        secret = _secret(agent)
-        ours = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=agent.url, client_id="bench", client_secret=secret))
-        ref = RefLogger(RefConfig(endpoint=agent.url, client_id="bench", client_secret=secret)) if RefLogger else None
+        ours = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=agent.url, client_id="bench", client_secret=agent.secret))
+        ref = RefLogger(RefConfig(endpoint=agent.url, client_id="bench", client_secret=agent.secret)) if RefLogger else None
 
         rows = []
         a_samples, a_errors = asyncio.run(run_async(args.calls, kwargs, ours, ref))

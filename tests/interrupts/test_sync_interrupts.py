@@ -42,7 +42,8 @@ def llm():
 def logger(agent_factory):
     agent = agent_factory(policies=str(POLICIES))
     log = AxonFlowLogger(AxonFlowLoggerConfig(
-        endpoint=agent.url, client_id="sync-interrupts", approval_poll_interval_seconds=0.05,
+        endpoint=agent.url, client_id="sync-interrupts", client_secret=agent.secret,
+        approval_poll_interval_seconds=0.05,
         approval_max_wait_seconds=60, call_timeout_seconds=5))
     log.agent = agent
     yield log
@@ -147,8 +148,7 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
     async def status_then_approve() -> str:
         from axonflow import AxonFlow, AxonFlowError
 
-        secret = getattr(logger.agent, "secret", None) or "x"
-        async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer", client_secret=secret) as sdk:
+        async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer", client_secret=logger.agent.secret) as sdk:
             status = (await sdk.get_hitl_request(request_id)).status
             with pytest.raises(AxonFlowError, match="409"):
                 await sdk.approve_hitl_request(request_id, HITLReviewInput(
