@@ -145,18 +145,25 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
 
     request_id = next(e.request_id for e in events if isinstance(e, ApprovalRequested))
 
-    async def status_then_approve() -> str:
-        from axonflow import AxonFlow, AxonFlowError
+    async def approve() -> None:
+        from axonflow import AxonFlow
 
         async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer", client_secret=logger.agent.secret) as sdk:
-            status = (await sdk.get_hitl_request(request_id)).status
-            with pytest.raises(AxonFlowError, match="409"):
-                await sdk.approve_hitl_request(request_id, HITLReviewInput(
-                    reviewer_id="late", reviewer_email="late@example.com", comment="late"))
-            return status
+            await sdk.approve_hitl_request(request_id, HITLReviewInput(
+                reviewer_id="late", reviewer_email="late@example.com", comment="late"))
+
+    async def status() -> str:
+        from axonflow import AxonFlow
+
+        async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer", client_secret=logger.agent.secret) as sdk:
+            return (await sdk.get_hitl_request(request_id)).status
 
     assert logger.flush(5)  # the expiry is a tracked delivery on the runtime's loop
-    assert asyncio.run(status_then_approve()) == "expired"
+    assert asyncio.run(status()) == "expired"
+    from axonflow import AxonFlowError
+
+    with pytest.raises(AxonFlowError, match="409"):
+        asyncio.run(approve())
     time.sleep(0.5)
     assert llm.count == base_count, "a late approval made the interrupted call run"
     response = logger.completion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "hello"}])
