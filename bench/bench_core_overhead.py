@@ -2,7 +2,9 @@
 
 Overhead = governed latency minus bare LiteLLM latency against the loopback
 OpenAI-compatible server (p50 and p95, calls interleaved so drift hits every
-variant alike). Also: 200 concurrent governed acompletion calls.
+variant alike). Also: 200 concurrent governed acompletion calls, and our sync
+`completion` without the runtime's forwarding thread (`Runtime.post` waking the
+loop itself), interleaved with the rest, to show whether that thread still pays.
 
 Our completion/acompletion return once the LLM has answered and deliver the
 audit in the background; the timed figure is what the caller waits for. After
@@ -180,9 +182,28 @@ async def _asettle(logger):
         await asyncio.sleep(0.0002)
 
 
-def run_sync(calls, kwargs, ours, ref):
+def _without_forwarder(call):
+    """The same call with the runtime waking its loop itself (call_soon_threadsafe) instead of
+    through its forwarding thread (axonflow_notebook/core/runtime.py, `post`)."""
+    from axonflow_notebook.core.runtime import get_runtime
+
+    runtime = get_runtime()
+
+    def run(i):
+        runtime.forward_posts = False
+        try:
+            return call(i)
+        finally:
+            runtime.forward_posts = True
+
+    return run
+
+
+def run_sync(calls, kwargs, ours, ref, *, compare_forwarder=False):
     variants = {"bare litellm.completion": lambda i: litellm.completion(**kwargs(i)),
                 "ours completion": lambda i: ours.completion(**kwargs(i))}
+    if compare_forwarder:
+        variants["ours completion, no forwarder"] = _without_forwarder(lambda i: ours.completion(**kwargs(i)))
     if ref is not None:
         variants["axonflow-litellm completion"] = lambda i: ref.completion(**kwargs(i))
     samples = {name: [] for name in variants}
@@ -231,8 +252,6 @@ async def floor(agent, n=200):
 
 async def pipeline_cost(n=2000):
     """Our pipeline's own CPU per call: injected no-op client, LiteLLM call stubbed."""
-    from axonflow_notebook.core import pipeline as pl
-
     class Instant:
         async def pre_check(self, **kw):
             class R:
@@ -332,7 +351,7 @@ def main() -> None:
 
         before = audited(agent)
         ours_before = before
-        s_samples, s_errors = run_sync(args.sync_calls, kwargs, ours, None)
+        s_samples, s_errors = run_sync(args.sync_calls, kwargs, ours, None, compare_forwarder=True)
         ours_audits = audited(agent) - ours_before
         ref_note = ""
         if ref is not None:
@@ -347,8 +366,8 @@ def main() -> None:
                         f"{args.sync_calls + 10} governed calls (+warm-up); errors {r_errors['ours completion']}")
         sbare = s_samples["bare litellm.completion"]
         rows.append(summarise("bare litellm.completion", sbare, sbare) + (0, len(sbare)))
-        rows.append(summarise("ours completion", s_samples["ours completion"], sbare)
-                    + (s_errors["ours completion"], len(s_samples["ours completion"])))
+        for name in ("ours completion", "ours completion, no forwarder"):
+            rows.append(summarise(name, s_samples[name], sbare) + (s_errors[name], len(s_samples[name])))
         if ref is not None and s_samples["axonflow-litellm completion"]:
             rows.append(summarise("axonflow-litellm completion", s_samples["axonflow-litellm completion"], bare_ref)
                         + (s_errors["axonflow-litellm completion"], len(s_samples["axonflow-litellm completion"])))
@@ -370,7 +389,8 @@ def main() -> None:
             print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
         except OSError:
             pass
-        print(f"ours sync: {ours_audits} audits recorded for {args.sync_calls + 10} governed calls (+warm-up)")
+        print(f"ours sync: {ours_audits} audits recorded for {2 * (args.sync_calls + 10)} governed calls "
+              "(+warm-up; with and without the forwarder)")
         if ref_note:
             print(ref_note)
         print(f"200 concurrent ours.acompletion: {200 - failures} ok, {failures} errors in {elapsed:.1f} s; "

@@ -1,7 +1,7 @@
 """Half-open circuit breaker guarding AxonFlow's availability.
 
 Thread-safe (a plain lock, never held across an await) because the same
-logger serves the user's event loop and the sync bridge's loop at once.
+logger serves the user's event loop and the runtime's loop (runtime.py) at once.
 """
 
 from __future__ import annotations

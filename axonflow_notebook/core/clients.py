@@ -1,38 +1,59 @@
 """One AxonFlow SDK client per event loop.
 
 The SDK's httpx AsyncClient pools connections bound to the loop that opened
-them, so the user's loop (acompletion) and the sync bridge's loop (completion)
-each get their own client. Clients are built with retries off: the guard bounds
-every call by `call_timeout_seconds` and an outage must fail fast.
+them, so the user's loop (acompletion) and the runtime's loop (sync calls,
+background work) each get their own client. Clients are built with retries off:
+the guard bounds every call by `call_timeout_seconds` and an outage must fail fast.
 
 The SDK's httpx client sends through aiohttp (see transport.py), and aiohttp
 complains loudly about a session nobody closed, so every client we build is
-closed for its owner: by `aclose()`, by the loop's own shutdown
-(`asyncio.run` closes the async generator parked for each client), or at
-interpreter exit, after the audits still in flight have been delivered.
+closed for its owner: by `aclose()`, by the loop's own shutdown (`asyncio.run`
+closes the async generator parked for each client), or by the runtime's ordered
+shutdown at interpreter exit (runtime.py), after the audits in flight.
 
-Each loop also gets a gate (a semaphore) capping governance requests in
-flight, so a burst of calls queues here instead of inside httpx's pool, where
-the wait would count against `call_timeout_seconds` and fail calls open.
+Each loop also gets a gate (a semaphore) capping governance requests in flight,
+so a burst of calls queues here instead of inside httpx's pool, where the wait
+would count against `call_timeout_seconds` and fail calls open.
+
+The SDK (and aiohttp under it) is imported in a worker thread: `await ensure_sdk()`
+before the first `get()` on a loop that must not stall (background_import.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import threading
 import weakref
-from typing import Any, Awaitable, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
+from .background_import import BackgroundImport
 from .config import AxonFlowLoggerConfig
+from .runtime import ShutdownStep, at_shutdown
+
+if TYPE_CHECKING:
+    from .pending import PendingDeliveries
+    from .sdk_protocol import AxonFlowClient
 
 _log = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 16
 
-def build_client(config: AxonFlowLoggerConfig) -> Any:
+_SDK = BackgroundImport("axonflow", "axonflow.hitl", "axonflow.types", "axonflow.policies", "httpx_aiohttp",
+                        thread_name="axonflow-import-sdk")
+
+
+async def ensure_sdk() -> None:
+    """Import the AxonFlow SDK (and its transport) without stalling the running loop."""
+    await _SDK.wait()
+
+
+def build_client(config: AxonFlowLoggerConfig) -> "AxonFlowClient":
+    _SDK.wait_blocking()
     from axonflow import AxonFlow
     from axonflow.types import RetryConfig
+
+    from .transport import use_aiohttp
 
     client = AxonFlow(
         endpoint=config.endpoint,
@@ -41,25 +62,20 @@ def build_client(config: AxonFlowLoggerConfig) -> Any:
         timeout=config.call_timeout_seconds,
         retry_config=RetryConfig(enabled=False, max_attempts=1),
     )
-    from .transport import use_aiohttp
-
     use_aiohttp(client)
     return client
 
 
-MAX_IN_FLIGHT = 16
-
-
-def _park_closer(
-    client: Any, before_close: Optional[Callable[[], Awaitable[Any]]], forget: Callable[[], None]
-) -> Any:
+def _park_closer(client: "AxonFlowClient", before_close: Optional["PendingDeliveries"],
+                 forget: Callable[[], None]) -> Any:
     """An async generator parked at its first `yield`, whose `finally` closes `client`.
 
     The running loop tracks it (asyncgen hooks), so `loop.shutdown_asyncgens()`,
     which `asyncio.run` calls before closing the loop, closes the client while the
-    loop still runs. `aclose()` on it is also how we close the client ourselves.
-    `forget` then drops the pool's entries for that loop, which the client (its
-    aiohttp session holds the loop) would otherwise keep alive.
+    loop still runs, after this loop's deliveries in flight (`before_close`). `aclose()`
+    on it is also how we close the client ourselves. `forget` then drops the pool's
+    entries for that loop, which the client (its aiohttp session holds the loop)
+    would otherwise keep alive.
     """
 
     async def closer() -> Any:
@@ -68,7 +84,7 @@ def _park_closer(
         finally:
             try:
                 if before_close is not None:
-                    await before_close()  # audits in flight still need this client
+                    await before_close.wait(this_loop_only=True)  # they still need this client
                 await client.close()
             except Exception:
                 _log.debug("closing an AxonFlow client failed", exc_info=True)
@@ -84,7 +100,7 @@ def _park_closer(
 
 
 def _close_on(loop: asyncio.AbstractEventLoop, closer: Any, timeout: float = 2.0) -> None:
-    """Close a parked client from outside its loop (interpreter exit)."""
+    """Close a parked client from outside its loop (sync close, interpreter exit)."""
     if loop.is_closed():
         return
     try:
@@ -93,24 +109,25 @@ def _close_on(loop: asyncio.AbstractEventLoop, closer: Any, timeout: float = 2.0
         else:
             loop.run_until_complete(closer.aclose())
     except Exception:
-        _log.debug("closing an AxonFlow client at exit failed", exc_info=True)
+        _log.debug("closing an AxonFlow client failed", exc_info=True)
 
 
 class ClientPool:
-    def __init__(self, config: AxonFlowLoggerConfig, injected: Any = None) -> None:
+    """SDK clients by event loop; `deliveries` are waited for before a loop's client closes."""
+
+    def __init__(self, config: AxonFlowLoggerConfig, injected: Optional["AxonFlowClient"] = None, *,
+                 deliveries: Optional["PendingDeliveries"] = None) -> None:
         self._config = config
         self._injected = injected
+        self._deliveries = deliveries
         self._lock = threading.Lock()
         # loop -> (client, the parked generator that closes it)
-        self._by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple]" = (
+        self._by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Tuple[Any, Any]]" = (
             weakref.WeakKeyDictionary()
         )
         self._gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
             weakref.WeakKeyDictionary()
         )
-        # Awaited on a client's loop just before that client closes (the pipeline waits
-        # for its background audits here).
-        self.before_close: Optional[Callable[[], Awaitable[Any]]] = None
         _POOLS.add(self)
 
     def gate(self) -> asyncio.Semaphore:
@@ -126,7 +143,7 @@ class ClientPool:
     def owns_clients(self) -> bool:
         return self._injected is None
 
-    def get(self) -> Any:
+    def get(self) -> "AxonFlowClient":
         """The client for the running loop (the injected one, if any)."""
         if self._injected is not None:
             return self._injected
@@ -137,7 +154,7 @@ class ClientPool:
                 entry = self._by_loop.get(loop)
                 if entry is None:
                     client = build_client(self._config)
-                    entry = (client, _park_closer(client, self.before_close, lambda: self._forget(loop)))
+                    entry = (client, _park_closer(client, self._deliveries, lambda: self._forget(loop)))
                     self._by_loop[loop] = entry
         return entry[0]
 
@@ -180,7 +197,7 @@ class ClientPool:
         for loop, closer in self.take(lambda loop: not loop.is_running()):
             _close_on(loop, closer)
 
-    def close_at_exit(self) -> None:
+    def close_everything(self) -> None:
         for loop, closer in self.take():
             _close_on(loop, closer)
 
@@ -188,16 +205,13 @@ class ClientPool:
 _POOLS: "weakref.WeakSet[ClientPool]" = weakref.WeakSet()
 
 
-def _close_all_at_exit() -> None:
-    from .pending import wait_for_all
-
-    wait_for_all()  # audits still in flight need their clients
+def _close_all_pools() -> None:
     for pool in list(_POOLS):
         if pool.owns_clients:
-            pool.close_at_exit()
+            pool.close_everything()
 
 
-atexit.register(_close_all_at_exit)
+at_shutdown(ShutdownStep.CLIENTS, _close_all_pools)
 
 
-__all__ = ["ClientPool", "build_client"]
+__all__ = ["ClientPool", "build_client", "ensure_sdk", "MAX_IN_FLIGHT"]

@@ -1,8 +1,10 @@
-"""AxonFlowLoggerConfig: the seed's configuration, validated by pydantic.
+"""AxonFlowLoggerConfig: the LiteLLM integration's configuration, validated by pydantic.
 
-Validation errors are `pydantic.ValidationError`, a `ValueError` whose message
-names the field. Input values are hidden from error messages so that a secret
-can never leak through one.
+Configuration is read in one place: `from_env` maps every `AXONFLOW_<FIELD>` variable
+onto its field once, and keyword overrides (a script's arguments, the notebook's
+`%config GovernedMagics` settings) win over the environment. Validation errors are
+`ValueError`s naming the field (and, for `from_env`, where the value came from);
+input values are hidden from error messages so a secret can never leak through one.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import json
 import os
 from typing import Any, Dict, Mapping, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-_ENV_PREFIX = "AXONFLOW_"
+ENV_PREFIX = "AXONFLOW_"
 
 
 class AxonFlowLoggerConfig(BaseModel):
@@ -32,7 +34,8 @@ class AxonFlowLoggerConfig(BaseModel):
     approval_poll_interval_seconds: float = Field(default=2.0, gt=0, allow_inf_nan=False)
     approval_max_wait_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
 
-    default_user_token: str = "anonymous"
+    # A user's token can be a bearer credential (a JWT): kept out of the repr.
+    default_user_token: str = Field(default="anonymous", repr=False)
     tenant_id: Optional[str] = None
     extra_context: Dict[str, Any] = Field(default_factory=dict)
 
@@ -54,29 +57,65 @@ class AxonFlowLoggerConfig(BaseModel):
         return context
 
     @classmethod
-    def from_env(
-        cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any
-    ) -> "AxonFlowLoggerConfig":
-        """Build from `AXONFLOW_<FIELD>` variables (e.g. AXONFLOW_FAIL_OPEN=false).
+    def env_name(cls, field: str) -> str:
+        """The environment variable of `field` (e.g. fail_open → AXONFLOW_FAIL_OPEN)."""
+        return ENV_PREFIX + field.upper()
 
-        Keyword overrides win over the environment. `AXONFLOW_EXTRA_CONTEXT`
-        is a JSON object.
+    @classmethod
+    def environment_values(cls, environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+        """The fields set by `AXONFLOW_*` variables (unvalidated; empty values count as unset).
+
+        For callers that must know what the environment says before they can build a
+        config (e.g. whether an endpoint is set at all).
         """
         env = os.environ if environ is None else environ
         values: Dict[str, Any] = {}
         for name in cls.model_fields:
-            raw = env.get(_ENV_PREFIX + name.upper())
-            if raw is None or raw == "":
+            raw = env.get(cls.env_name(name))
+            if raw is None or raw.strip() == "":
                 continue
             if name == "extra_context":
                 try:
                     values[name] = json.loads(raw)
                 except json.JSONDecodeError as exc:
-                    raise ValueError(f"AXONFLOW_EXTRA_CONTEXT: not valid JSON ({exc.msg})") from None
+                    raise ValueError(f"{cls.env_name(name)}: not valid JSON ({exc.msg})") from None
             else:
                 values[name] = raw
-        values.update(overrides)
-        return cls(**values)
+        return values
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "AxonFlowLoggerConfig":
+        """Build from `AXONFLOW_<FIELD>` variables (e.g. AXONFLOW_FAIL_OPEN=false) and overrides.
+
+        Keyword overrides win over the environment; an override of None means "not set
+        here" (the environment, else the default, applies). `AXONFLOW_EXTRA_CONTEXT` is
+        a JSON object. Errors name the field and where its value came from.
+        """
+        from_env = cls.environment_values(environ)
+        given = {name: value for name, value in overrides.items() if value is not None}
+        values = {**from_env, **given}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ValueError(_describe(exc, from_env, given)) from None
 
 
-__all__ = ["AxonFlowLoggerConfig"]
+def _describe(exc: ValidationError, from_env: Mapping[str, Any], given: Mapping[str, Any]) -> str:
+    """One line per problem, naming the field and where its value came from."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "config"
+        name = str(error["loc"][0]) if error["loc"] else ""
+        if name in given:
+            source = f" (from {name}=)"
+        elif name in from_env:
+            source = f" (from {AxonFlowLoggerConfig.env_name(name)})"
+        elif error["type"] == "missing":
+            source = f" (set {AxonFlowLoggerConfig.env_name(name)} or pass {name}=)"
+        else:
+            source = ""
+        problems.append(f"{field}: {error['msg']}{source}")
+    return "AxonFlow configuration: " + "; ".join(problems)
+
+
+__all__ = ["AxonFlowLoggerConfig", "ENV_PREFIX"]

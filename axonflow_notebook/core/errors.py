@@ -1,4 +1,4 @@
-"""Exceptions a governed call raises to the application (the seed's names)."""
+"""Exceptions a governed call raises to the application (the names of the LiteLLM integration)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class ApprovalRejected(PolicyDeniedError):
 
 
 class ApprovalTimeout(PolicyDeniedError):
-    """No decision arrived before `approval_max_wait_seconds`."""
+    """No decision arrived before `approval_max_wait_seconds`; the message says "timed out"."""
 
 
 __all__ = ["PolicyDeniedError", "ApprovalRejected", "ApprovalTimeout"]

@@ -1,11 +1,12 @@
-"""Audits delivered after the call has returned.
+"""Deliveries that finish after the call has returned: audits and approval expiries.
 
 `completion` / `acompletion` hand the caller the LLM's answer as soon as it
 arrives and deliver the audit in a task of its own, so the caller does not wait
-for a second round trip to AxonFlow. An audit must still never be dropped: the
-task outlives the caller's cancellation, finishes while `asyncio.run` winds its
-loop down (it cancels leftover tasks, then waits for them), and `flush()`,
-`aclose()` and interpreter exit wait for whatever is still in flight.
+for a second round trip to AxonFlow; a call that gives up waiting for approval
+expires its request the same way. Neither may be dropped: the task outlives the
+caller's cancellation, finishes while `asyncio.run` winds its loop down (it
+cancels leftover tasks, then waits for them), and `flush()`, `aclose()` and the
+runtime's shutdown (runtime.py, step AUDITS) wait for whatever is still in flight.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import weakref
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
+from .runtime import ShutdownStep, at_shutdown
+
 _log = logging.getLogger(__name__)
 
+Delivery = Callable[[], Awaitable[Any]]
+Post = Callable[[Callable[[], None]], None]
 
-async def _despite_cancellation(deliver: Callable[[], Awaitable[Any]]) -> Any:
+
+async def _despite_cancellation(deliver: Delivery) -> Any:
     try:
         return await deliver()
     except asyncio.CancelledError:
@@ -33,27 +40,26 @@ async def _despite_cancellation(deliver: Callable[[], Awaitable[Any]]) -> Any:
         return await deliver()
 
 
-class PendingAudits:
-    """The audit tasks of one logger that have not finished yet, across event loops."""
+class PendingDeliveries:
+    """The delivery tasks of one logger that have not finished yet, across event loops."""
 
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._tasks: "set[asyncio.Task[Any]]" = set()
-        # loop -> audits handed to that (another thread's) loop whose task is not created yet
+        # loop -> deliveries handed to that (another thread's) loop whose task is not created yet
         self._scheduled: Dict[asyncio.AbstractEventLoop, int] = {}
         self._lock = threading.Lock()
-        _register(self)
+        _LIVE.add(self)
 
     def __len__(self) -> int:
         with self._lock:
             return sum(self._scheduled.values()) + sum(1 for task in self._tasks if not task.done())
 
-    def spawn_on(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        deliver: Callable[[], Awaitable[Any]],
-        post: Optional[Callable[[Callable[[], None]], None]] = None,
-    ) -> None:
+    def spawn(self, deliver: Delivery) -> None:
+        """Run `deliver()` in its own task on the running loop."""
+        self._start(asyncio.get_running_loop(), deliver, 0)
+
+    def spawn_on(self, loop: asyncio.AbstractEventLoop, deliver: Delivery, *, post: Optional[Post] = None) -> None:
         """`spawn` onto `loop` from another thread; counted as in flight from this moment.
 
         `post` is how the start reaches `loop` (default `loop.call_soon_threadsafe`).
@@ -76,17 +82,13 @@ class PendingAudits:
         with self._lock:
             return sum(self._scheduled.values()) if loop is None else self._scheduled.get(loop, 0)
 
-    def spawn(self, deliver: Callable[[], Awaitable[Any]]) -> None:
-        """Run `deliver()` in its own task on the running loop."""
-        self._start(asyncio.get_running_loop(), deliver, 0)
-
-    def _start(self, loop: asyncio.AbstractEventLoop, deliver: Callable[[], Awaitable[Any]], restarts: int) -> None:
+    def _start(self, loop: asyncio.AbstractEventLoop, deliver: Delivery, restarts: int) -> None:
         task = loop.create_task(_despite_cancellation(deliver))
         with self._lock:
             self._tasks.add(task)
         task.add_done_callback(lambda done: self._finished(done, deliver, restarts))
 
-    def _finished(self, task: "asyncio.Task[Any]", deliver: Callable[[], Awaitable[Any]], restarts: int) -> None:
+    def _finished(self, task: "asyncio.Task[Any]", deliver: Delivery, restarts: int) -> None:
         with self._lock:
             self._tasks.discard(task)
         if task.cancelled():
@@ -97,9 +99,9 @@ class PendingAudits:
             if restarts < 2 and not loop.is_closed():
                 self._start(loop, deliver, restarts + 1)
             else:
-                _log.warning("an audit was cancelled before it could be delivered")
+                _log.warning("a background delivery was cancelled before it could run")
         elif task.exception() is not None:
-            _log.warning("background audit failed: %r", task.exception())
+            _log.warning("background delivery failed: %r", task.exception())
 
     def _by_loop(self) -> Dict[asyncio.AbstractEventLoop, List["asyncio.Task[Any]"]]:
         groups: Dict[asyncio.AbstractEventLoop, List["asyncio.Task[Any]"]] = {}
@@ -109,11 +111,11 @@ class PendingAudits:
                     groups.setdefault(task.get_loop(), []).append(task)
         return groups
 
-    async def wait(self, timeout: "float | None" = None, *, this_loop_only: bool = False) -> bool:
-        """Wait for every audit in flight; False if some were still running at `timeout`.
+    async def wait(self, timeout: Optional[float] = None, *, this_loop_only: bool = False) -> bool:
+        """Wait for every delivery in flight; False if some were still running at `timeout`.
 
-        `this_loop_only`: just the running loop's audits, all that a client of this loop,
-        about to close, is still needed for. Audits of a loop whose thread is blocked on
+        `this_loop_only`: just the running loop's deliveries, all that a client of this loop,
+        about to close, is still needed for. Deliveries of a loop whose thread is blocked on
         us (a sync close() in a notebook cell) would otherwise hold the close until timeout.
         """
         loop = asyncio.get_running_loop()
@@ -134,21 +136,15 @@ class PendingAudits:
             else:  # tasks of loops running in other threads, or about to be: watch them finish
                 await asyncio.sleep(min(0.01, remaining))
 
-    async def wait_here(self, timeout: "float | None" = None) -> bool:
-        """`wait(this_loop_only=True)`: what a closing client of this loop waits for."""
-        return await self.wait(timeout, this_loop_only=True)
-
-    def wait_blocking(self, timeout: "float | None" = None) -> bool:
+    def wait_blocking(self, timeout: Optional[float] = None) -> bool:
         """`wait` for code with no running loop (sync API, interpreter exit).
 
         Tasks of a loop that runs in the calling thread cannot progress while we
         block it, so they are not waited for (they finish when the loop resumes).
         """
-        import time
-
         deadline = time.monotonic() + (self._timeout if timeout is None else timeout)
         try:
-            own_loop = asyncio.get_running_loop()
+            own_loop: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
         except RuntimeError:
             own_loop = None
         while self._scheduled_count() and time.monotonic() < deadline:
@@ -167,29 +163,23 @@ class PendingAudits:
                     loop.run_until_complete(waiter)
             except Exception:
                 waiter.close()
-                _log.debug("waiting for background audits failed", exc_info=True)
+                _log.debug("waiting for background deliveries failed", exc_info=True)
             if any(not task.done() for task in tasks):
                 done = False
         return done
 
 
-_LIVE: "weakref.WeakSet[PendingAudits]" = weakref.WeakSet()
-_LIVE_LOCK = threading.Lock()
+_LIVE: "weakref.WeakSet[PendingDeliveries]" = weakref.WeakSet()
 
 
-def _register(pending: PendingAudits) -> None:
-    with _LIVE_LOCK:
-        _LIVE.add(pending)
-
-
-def wait_for_all() -> None:
-    """Interpreter exit: let every logger's audits in flight finish (clients.py calls this
-    before it closes the SDK clients those audits use)."""
-    with _LIVE_LOCK:
-        live = list(_LIVE)
-    for pending in live:
+def _wait_for_all() -> None:
+    """Shutdown step AUDITS: every logger's deliveries in flight finish (bounded by each timeout)."""
+    for pending in list(_LIVE):
         if len(pending):
             pending.wait_blocking()
 
 
-__all__ = ["PendingAudits", "wait_for_all"]
+at_shutdown(ShutdownStep.AUDITS, _wait_for_all)
+
+
+__all__ = ["PendingDeliveries"]

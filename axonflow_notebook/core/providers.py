@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Optional, Tuple
 
+from .llm import litellm_module
+
 _HEURISTIC = (
     (("gpt", "o1", "o3", "o4"), "openai"),
     (("claude",), "anthropic"),
@@ -18,10 +20,12 @@ _HEURISTIC = (
 
 @lru_cache(maxsize=256)
 def provider_of(model: str) -> str:
-    """LiteLLM's provider for `model` (e.g. "openai/x" → "openai"), else a name heuristic."""
-    try:
-        import litellm
+    """LiteLLM's provider for `model` (e.g. "openai/x" → "openai"), else a name heuristic.
 
+    Waits for LiteLLM's import if it is still running (llm.py); the pipeline has awaited it.
+    """
+    try:
+        litellm = litellm_module()
         return litellm.get_llm_provider(model)[1] or "unknown"
     except Exception:
         lowered = model.lower()
@@ -61,8 +65,7 @@ def cost_of(response: Any, model: str) -> Optional[float]:
     if model in _NO_COST_MODELS:
         return None
     try:
-        import litellm
-
+        litellm = litellm_module()
         if model not in litellm.model_cost and model.split("/", 1)[-1] not in litellm.model_cost:
             _NO_COST_MODELS.add(model)  # unknown model: LiteLLM would only print a warning
             return None

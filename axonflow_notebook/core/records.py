@@ -83,4 +83,16 @@ class AuditPage:
     offset: int
 
 
-__all__ = ["PolicyRecord", "ApprovalRequestRecord", "AuditEntry", "AuditPage"]
+@dataclass(frozen=True)
+class PolicyChange:
+    """What a live policy reload changed (or, for a dry run, would change)."""
+
+    version: str  # sha256 of the effective policy set
+    loaded_at: Optional[dt.datetime]  # timezone-aware (UTC)
+    source: str
+    added: Tuple[str, ...]
+    changed: Tuple[str, ...]
+    removed: Tuple[str, ...]
+
+
+__all__ = ["PolicyRecord", "ApprovalRequestRecord", "AuditEntry", "AuditPage", "PolicyChange"]

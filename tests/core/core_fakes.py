@@ -50,6 +50,7 @@ class FakeAxonFlow:
         self.audits: List[dict] = []
         self.created: List[Any] = []
         self.polls = 0
+        self.expired: List[str] = []
         self.closed = False
 
     async def pre_check(self, user_token, query, data_sources=None, context=None, **kw):
@@ -80,6 +81,13 @@ class FakeAxonFlow:
         if isinstance(item, HitlRow):
             return item
         return HitlRow(request_id=request_id, status=item, reviewer_email="rev@example.com" if item != "pending" else None)
+
+    async def _request(self, method, path, *, json_data=None, extra_headers=None, path_id=None):
+        """The SDK's own request machinery; the core sends the HITL expire route through it."""
+        if (method, path) != ("POST", "/api/v1/hitl/expire"):
+            raise AssertionError(f"unexpected request {method} {path}")
+        self.expired.extend((json_data or {}).get("request_ids", []))
+        return {"success": True, "data": {"expired_count": len((json_data or {}).get("request_ids", []))}}
 
     async def close(self):
         self.closed = True

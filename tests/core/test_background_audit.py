@@ -203,8 +203,8 @@ def test_a_finished_asyncio_run_loop_is_not_kept_alive(agent, llm):
     assert len(audited(agent)) == 4
 
 
-def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(agent, llm, monkeypatch):
-    """A script's sync call never wakes the bridge loop itself: the pre-check runs in the
+def test_sync_completion_hands_its_audit_over_without_waking_the_runtime_loop_itself(agent, llm, monkeypatch):
+    """A script's sync call never wakes the runtime's loop itself: the pre-check runs in the
     main thread, and the audit is forwarded.
 
     Waking the loop is a socket write, during which the caller gives up the GIL and then
@@ -212,12 +212,12 @@ def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(a
     """
     import threading
 
-    from axonflow_notebook.core.bridge import get_bridge
+    from axonflow_notebook.core.runtime import get_runtime
 
     logger = _logger(agent)
     logger.completion(messages=[{"role": "user", "content": "warm-up"}], **llm.litellm_kwargs())
     assert logger.flush()
-    loop = get_bridge().loop
+    loop = get_runtime().loop
     wakers = []
     real = loop.call_soon_threadsafe
 
@@ -230,35 +230,16 @@ def test_sync_completion_hands_its_audit_over_without_waking_the_bridge_itself(a
     logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
     caller_wakes = wakers.count(threading.current_thread().name)
     assert logger.flush()
-    from axonflow_notebook.core.bridge import _HAS_RUNNER
+    from axonflow_notebook.core.runtime import _HAS_RUNNER
 
-    assert caller_wakes == (0 if _HAS_RUNNER else 1)  # Python 3.10: the pre-check's hop to the bridge
-    assert "axonflow-sync-bridge-post" in wakers
+    assert caller_wakes == (0 if _HAS_RUNNER else 1)  # Python 3.10: the pre-check's hop to the runtime loop
+    assert "axonflow-runtime-post" in wakers
     assert len(audited(agent)) == before + 1
     logger.close()
 
 
-def test_bridge_post_runs_the_callback_on_the_bridge_loop():
-    import threading
-
-    from axonflow_notebook.core.bridge import SyncBridge
-
-    bridge = SyncBridge()
-    ran = threading.Event()
-    where = []
-
-    def callback():
-        where.append((threading.current_thread().name, asyncio.get_running_loop() is bridge.loop))
-        ran.set()
-
-    bridge.post(callback)
-    assert ran.wait(5)
-    assert where == [("axonflow-sync-bridge", True)]
-    bridge.loop.call_soon_threadsafe(bridge.loop.stop)
-
-
 def test_sync_close_closes_every_client_it_built(agent, llm, monkeypatch):
-    """The bridge loop's client and the main thread's own loop's (a sync pre-check's)."""
+    """The runtime loop's client and the main thread's own loop's (a sync pre-check's)."""
     from axonflow_notebook.core import clients
 
     built = []
@@ -267,9 +248,9 @@ def test_sync_close_closes_every_client_it_built(agent, llm, monkeypatch):
     logger = _logger(agent)
     logger.completion(messages=[{"role": "user", "content": "hi"}], **llm.litellm_kwargs())
     logger.close()
-    from axonflow_notebook.core.bridge import _HAS_RUNNER
+    from axonflow_notebook.core.runtime import _HAS_RUNNER
 
-    # one per loop: the main thread's own (pre-check; not on Python 3.10), the bridge's (audit)
+    # one per loop: the main thread's own (pre-check; not on Python 3.10), the runtime's (audit)
     assert len(built) == (2 if _HAS_RUNNER else 1)
     assert all(c._http_client.is_closed for c in built)
     assert len(audited(agent)) == 1
@@ -292,34 +273,34 @@ def test_a_sync_call_leaves_the_main_threads_event_loop_alone(agent, llm):
         mine.close()
 
 
-def test_run_in_caller_uses_the_bridge_off_the_main_thread_and_without_asyncio_runner(monkeypatch):
+def test_run_in_caller_uses_the_runtime_loop_off_the_main_thread_and_without_asyncio_runner(monkeypatch):
     import threading
 
-    from axonflow_notebook.core import bridge as bridge_module
+    from axonflow_notebook.core import runtime as runtime_module
 
     async def where():
         return threading.current_thread().name
 
-    bridge = bridge_module.get_bridge()
-    expected = "MainThread" if bridge_module._HAS_RUNNER else "axonflow-sync-bridge"
-    assert bridge.run_in_caller(where()) == expected
+    runtime = runtime_module.get_runtime()
+    expected = "MainThread" if runtime_module._HAS_RUNNER else "axonflow-runtime"
+    assert runtime.run_in_caller(where()) == expected
     out = []
-    worker = threading.Thread(target=lambda: out.append(bridge.run_in_caller(where())))
+    worker = threading.Thread(target=lambda: out.append(runtime.run_in_caller(where())))
     worker.start()
     worker.join()
-    assert out == ["axonflow-sync-bridge"]
-    monkeypatch.setattr(bridge_module, "_HAS_RUNNER", False)  # Python 3.10
-    assert bridge.run_in_caller(where()) == "axonflow-sync-bridge"
+    assert out == ["axonflow-runtime"]
+    monkeypatch.setattr(runtime_module, "_HAS_RUNNER", False)  # Python 3.10
+    assert runtime.run_in_caller(where()) == "axonflow-runtime"
 
 
 async def test_sync_close_in_a_running_loop_does_not_wait_for_that_loops_audits(agent, llm):
     """close() in a notebook cell: the cell's loop is blocked, so its own audits cannot move;
-    closing the bridge's client must not wait for them (it used to, until the timeout)."""
+    closing the runtime loop's client must not wait for them (it used to, until the timeout)."""
     import time
 
     logger = _logger(agent)
     logger.completion(messages=[{"role": "user", "content": "sync"}], **llm.litellm_kwargs())
-    assert logger.flush()  # the bridge loop now has a client, with nothing left for it to do
+    assert logger.flush()  # the runtime loop now has a client, with nothing left for it to do
     sink = logger.audit_sink = GatedSink(logger.audit_sink)
     await logger.acompletion(messages=[{"role": "user", "content": "async"}], **llm.litellm_kwargs())
     assert logger.pending_audits == 1  # held, on this (the cell's) loop

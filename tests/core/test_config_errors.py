@@ -112,3 +112,80 @@ def test_core_never_imports_ui_or_agent():
     pattern = re.compile(r"^\s*(from|import)\s+(IPython|ipywidgets|nest_asyncio|axonflow_notebook\.agent|\.\.agent|\.\.notebook)", re.M)
     for path in core.glob("*.py"):
         assert not pattern.search(path.read_text()), path.name
+
+
+NOTEBOOK_OVERRIDES = dict(endpoint="http://override:9", client_id="nb-client", client_secret="nb-SECRET-1",
+                          fail_open=False, call_timeout_seconds=1.5, approval_max_wait_seconds=45.0,
+                          approval_poll_interval_seconds=0.25)
+ENVIRONMENT = {"AXONFLOW_ENDPOINT": "http://env:8080", "AXONFLOW_CLIENT_ID": "env-app",
+               "AXONFLOW_CLIENT_SECRET": "env-SECRET", "AXONFLOW_FAIL_OPEN": "true",
+               "AXONFLOW_CALL_TIMEOUT_SECONDS": "9", "AXONFLOW_APPROVAL_MAX_WAIT_SECONDS": "600",
+               "AXONFLOW_APPROVAL_POLL_INTERVAL_SECONDS": "3", "AXONFLOW_TENANT_ID": "t-env"}
+
+
+def test_from_env_overrides_win_for_every_setting_the_notebook_passes():
+    config = AxonFlowLoggerConfig.from_env(ENVIRONMENT, **NOTEBOOK_OVERRIDES)
+    for name, value in NOTEBOOK_OVERRIDES.items():
+        got = config.secret_value() if name == "client_secret" else getattr(config, name)
+        assert got == value, name
+    assert config.tenant_id == "t-env"  # not overridden: the environment's
+
+
+def test_from_env_none_overrides_mean_not_set_and_secretstr_is_accepted():
+    from pydantic import SecretStr
+
+    config = AxonFlowLoggerConfig.from_env(ENVIRONMENT, endpoint=None, client_id=None,
+                                           client_secret=SecretStr("typed-SECRET"), fail_open=None)
+    assert config.endpoint == "http://env:8080" and config.client_id == "env-app" and config.fail_open is True
+    assert config.secret_value() == "typed-SECRET"
+    assert isinstance(config.client_secret, SecretStr)
+
+
+def test_environment_values_maps_every_variable_once():
+    values = AxonFlowLoggerConfig.environment_values({**ENVIRONMENT, "AXONFLOW_EXTRA_CONTEXT": '{"a": 1}',
+                                                      "AXONFLOW_UNRELATED": "x", "AXONFLOW_TENANT_ID": " "})
+    assert values["endpoint"] == "http://env:8080" and values["extra_context"] == {"a": 1}
+    assert "tenant_id" not in values  # blank counts as unset
+    assert set(values) <= set(AxonFlowLoggerConfig.model_fields)
+    assert AxonFlowLoggerConfig.env_name("approval_max_wait_seconds") == "AXONFLOW_APPROVAL_MAX_WAIT_SECONDS"
+
+
+@pytest.mark.parametrize("variable, value, field", [
+    ("AXONFLOW_CALL_TIMEOUT_SECONDS", "soon", "call_timeout_seconds"),
+    ("AXONFLOW_FAIL_OPEN", "perhaps", "fail_open"),
+    ("AXONFLOW_APPROVAL_MAX_WAIT_SECONDS", "-1", "approval_max_wait_seconds"),
+])
+def test_from_env_error_names_the_variable_in_one_line(variable, value, field):
+    with pytest.raises(ValueError) as info:
+        AxonFlowLoggerConfig.from_env({**ENVIRONMENT, variable: value})
+    message = str(info.value)
+    assert variable in message and field in message and "\n" not in message
+    assert value not in message.replace(variable, "")
+
+
+def test_from_env_error_names_the_override_and_the_missing_variable():
+    with pytest.raises(ValueError, match=r"call_timeout_seconds: .*\(from call_timeout_seconds=\)"):
+        AxonFlowLoggerConfig.from_env(ENVIRONMENT, call_timeout_seconds=0)
+    with pytest.raises(ValueError, match=r"endpoint: .*set AXONFLOW_ENDPOINT or pass endpoint="):
+        AxonFlowLoggerConfig.from_env({"AXONFLOW_CLIENT_ID": "x"})
+
+
+def test_user_token_and_secret_stay_out_of_the_repr():
+    config = AxonFlowLoggerConfig(endpoint="http://x", client_id="c", client_secret=SECRET,
+                                  default_user_token="eyJ.user-TOKEN.sig")
+    assert config.default_user_token == "eyJ.user-TOKEN.sig"
+    for text in (repr(config), str(config)):
+        assert "user-TOKEN" not in text and SECRET not in text
+
+
+def test_approval_timeout_says_timed_out(make_logger, fake, call):
+    """Users match on "timed out", as with the reference integration's ApprovalTimeout."""
+    import asyncio
+
+    from core_fakes import PreCheck
+
+    fake.pre = PreCheck(approved=False, policies=["wire"], block_reason="require_approval")
+    with pytest.raises(ApprovalTimeout) as info:
+        asyncio.run(make_logger(approval_max_wait_seconds=0.05).acompletion(**call()))
+    assert "timed out" in str(info.value) and "timed out" in info.value.reason
+    assert str(info.value).startswith("Approval request timed out")  # axonflow-litellm's own words

@@ -76,9 +76,9 @@ def audited_entries(agent) -> list:
 async def first_pending(console: GovernanceConsole, timeout: float = 5.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        page = await console.list_queue(status="pending")
-        if page.items:
-            return page.items[0]
+        items, _ = await console.list_queue(status="pending")
+        if items:
+            return items[0]
         await asyncio.sleep(0.02)
     raise AssertionError("no pending approval request appeared")
 
@@ -166,8 +166,8 @@ async def test_hitl_polling_disabled(make_live_logger, gov_agent, call):
     with pytest.raises(PolicyDeniedError) as info:
         await logger.acompletion(**call("wire transfer later"))
     assert info.value.reason == "require_approval"
-    page = await GovernanceConsole(logger).list_queue(status=None)
-    assert page.items == []
+    items, total = await GovernanceConsole(logger).list_queue(status=None)
+    assert items == [] and total == 0
 
 
 async def test_fail_open_and_closed_with_agent_stopped(agent_factory, policies_file, call, llm):
@@ -298,7 +298,7 @@ async def test_bad_credentials_fail_closed_even_when_fail_open(secured_agent, ca
 async def test_sync_close_inside_running_loop_does_not_deadlock(make_live_logger, gov_agent, call):
     logger = make_live_logger()
     await logger.acompletion(**call())  # a client bound to this loop
-    logger.completion(**call())  # and one on the bridge loop
+    logger.completion(**call())  # and one on the runtime loop
     console = GovernanceConsole(config_for(gov_agent.url, client_id="reviewer"))
     assert await console.health()
     started = time.monotonic()

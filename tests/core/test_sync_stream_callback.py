@@ -13,7 +13,7 @@ import litellm
 import pytest
 
 from axonflow_notebook.core import events as ev
-from axonflow_notebook.core.bridge import SyncBridge
+from axonflow_notebook.core.runtime import Runtime
 
 from core_fakes import PreCheck
 
@@ -31,7 +31,7 @@ async def test_sync_inside_running_loop(make_logger, fake, call, llm):
     logger = make_logger()
     for _ in range(3):
         logger.completion(**call())
-    assert await logger.aflush()  # flush() would block this loop; the audits run on the bridge's
+    assert await logger.aflush()  # flush() would block this loop; the audits run on the runtime's
     assert len(fake.pre_checks) == 3 and len(fake.audits) == 3
 
 
@@ -56,7 +56,7 @@ def test_sync_from_threads(make_logger, fake, call):
 
 def test_events_fire_where_each_stage_runs(make_logger, call):
     """A script's sync call: the decision in its own (main) thread, completion and audit on the
-    bridge; from another thread, every stage on the bridge."""
+    runtime's loop; from another thread, every stage there."""
     from axonflow_notebook.core import events as ev
 
     def record(into):
@@ -66,23 +66,23 @@ def test_events_fire_where_each_stage_runs(make_logger, call):
     main: list = []
     logger.completion(on_event=record(main), **call())
     assert logger.flush()  # the completion and audit events come after the answer
-    bridge = "axonflow-sync-bridge"
-    from axonflow_notebook.core.bridge import _HAS_RUNNER
+    runtime = "axonflow-runtime"
+    from axonflow_notebook.core.runtime import _HAS_RUNNER
 
-    decided_in = "MainThread" if _HAS_RUNNER else bridge  # Python 3.10: no asyncio.Runner
+    decided_in = "MainThread" if _HAS_RUNNER else runtime  # Python 3.10: no asyncio.Runner
     assert (ev.DecisionMade.__name__, decided_in) in main
-    assert {name for kind, name in main if kind != ev.DecisionMade.__name__} == {bridge}
+    assert {name for kind, name in main if kind != ev.DecisionMade.__name__} == {runtime}
 
     worker: list = []
     thread = threading.Thread(target=lambda: logger.completion(on_event=record(worker), **call()))
     thread.start()
     thread.join()
     assert logger.flush()
-    assert {name for _, name in worker} == {bridge}
+    assert {name for _, name in worker} == {runtime}
 
 
-def test_bridge_keyboard_interrupt_cancels_coroutine():
-    bridge = SyncBridge()
+def test_runtime_keyboard_interrupt_cancels_coroutine():
+    runtime = Runtime()
     state = {"cancelled": False}
 
     async def wait_forever():
@@ -100,10 +100,10 @@ def test_bridge_keyboard_interrupt_cancels_coroutine():
 
     threading.Thread(target=interrupt_soon).start()
     with pytest.raises(KeyboardInterrupt):
-        bridge.run(wait_forever())
+        runtime.run(wait_forever())
     assert state["cancelled"]
-    assert [t for t in asyncio.all_tasks(bridge.loop)] == [] or all(
-        t.done() for t in asyncio.all_tasks(bridge.loop))
+    assert [t for t in asyncio.all_tasks(runtime.loop)] == [] or all(
+        t.done() for t in asyncio.all_tasks(runtime.loop))
 
 
 def test_keyboard_interrupt_during_approval_stops_polling(make_logger, fake, call):

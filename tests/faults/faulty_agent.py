@@ -14,9 +14,9 @@ import socket
 import threading
 from typing import Optional
 
-FAULTS = ("stopped", "slow", "http_500", "http_503", "malformed_json", "reset", "http_401", "http_403")
+FAULTS = ("stopped", "slow", "http_500", "http_503", "malformed_json", "reset", "http_401", "http_403", "http_404")
 
-_STATUS_TEXT = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 500: "Internal Server Error",
+_STATUS_TEXT = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
                 503: "Service Unavailable"}
 
 
@@ -130,6 +130,8 @@ class FaultyAgent:
             writer.write(_json(401, {"success": False, "error": "invalid client credentials"}))
         elif fault == "http_403":
             writer.write(_json(403, {"success": False, "error": "client is not allowed to do this"}))
+        elif fault == "http_404":  # a route this AxonFlow does not serve
+            writer.write(_json(404, {"success": False, "error": "not found"}))
         await writer.drain()
         return True
 

@@ -334,7 +334,7 @@ def test_axonflow_audit_local_shows_the_journal(shell, fault_endpoint, llm, monk
         out = shell.run_cell("%%governed --model openai/test-model --format text\nhello")
         assert out.error_in_exec is None, out.error_in_exec
         journal = magics.runtime.journal()
-        journal._execute("UPDATE calls SET model = '<script>alert(1)</script>' WHERE rowid = "
+        journal.execute("UPDATE calls SET model = '<script>alert(1)</script>' WHERE rowid = "
                          "(SELECT MAX(rowid) FROM calls)")
         view = shell.run_line_magic("axonflow", "audit --local --limit 5")
     finally:

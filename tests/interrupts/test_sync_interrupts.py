@@ -2,8 +2,9 @@
 embedded agent and the loopback LLM server.
 
 * `completion()` waiting for an approval: ends promptly, the call reports "cancelled", nothing
-  is left on the sync bridge's loop or on the main thread's own loop (where a script's sync
-  pre-check runs), a late approval runs nothing, the next call works.
+  is left on the runtime's loop or on the main thread's own loop (where a script's sync
+  pre-check runs), the abandoned request is expired at once (a late approval is a 409 and
+  runs nothing), the next call works.
 * A sync stream interrupted between chunks: the same, and the next stream is whole.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from axonflow_notebook.core.bridge import get_bridge
+from axonflow_notebook.core.runtime import get_runtime
 from axonflow_notebook.core.config import AxonFlowLoggerConfig
 from axonflow_notebook.core.events import ApprovalDecided, ApprovalRequested
 from axonflow_notebook.core.logger import AxonFlowLogger
@@ -49,34 +50,34 @@ def logger(agent_factory):
     log.close()
 
 
-def _bridge_tasks() -> list:
+def _runtime_tasks() -> list:
     async def others() -> list:
         me = asyncio.current_task()
         return [(t.get_name(), repr(t)[:200]) for t in asyncio.all_tasks() if t is not me and not t.done()]
 
-    return asyncio.run_coroutine_threadsafe(others(), get_bridge().loop).result(5)
+    return asyncio.run_coroutine_threadsafe(others(), get_runtime().loop).result(5)
 
 
 def _main_loop_tasks() -> list:
     """Unfinished tasks on the main thread's own loop (a script's sync pre-check runs there)."""
-    runner = get_bridge()._main_runner
+    runner = get_runtime()._main_runner
     if runner is None:
         return []
     return [repr(t)[:200] for t in asyncio.all_tasks(runner.get_loop()) if not t.done()]
 
 
 def _baseline() -> tuple:
-    """Long-lived threads and bridge-loop tasks (e.g. LiteLLM's logging worker) after a warm-up."""
-    return {t.ident for t in threading.enumerate()}, {name for name, _ in _bridge_tasks()}
+    """Long-lived threads and runtime-loop tasks (e.g. LiteLLM's logging worker) after a warm-up."""
+    return {t.ident for t in threading.enumerate()}, {name for name, _ in _runtime_tasks()}
 
 
 def _settled(baseline: tuple, timeout: float = 5.0) -> tuple:
-    """New threads and bridge-loop tasks still alive after `timeout` (empty when all ended)."""
+    """New threads and runtime-loop tasks still alive after `timeout` (empty when all ended)."""
     before, before_tasks = baseline
     deadline = time.monotonic() + timeout
     while True:
         threads = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
-        tasks = [text for name, text in _bridge_tasks() if name not in before_tasks] + _main_loop_tasks()
+        tasks = [text for name, text in _runtime_tasks() if name not in before_tasks] + _main_loop_tasks()
         if (not threads and not tasks) or time.monotonic() > deadline:
             return threads, tasks
         time.sleep(0.05)
@@ -117,7 +118,7 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
 
     kwargs = dict(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "Prepare a wire transfer"}])
     logger.completion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "warm up"}])
-    get_bridge().run(asyncio.sleep(0))
+    get_runtime().run(asyncio.sleep(0))
     time.sleep(0.2)
     baseline = _baseline()
     base_count = llm.count
@@ -151,7 +152,18 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
             await sdk.approve_hitl_request(request_id, HITLReviewInput(
                 reviewer_id="late", reviewer_email="late@example.com", comment="late"))
 
-    asyncio.run(approve())
+    async def status() -> str:
+        from axonflow import AxonFlow
+
+        async with AxonFlow(endpoint=logger.agent.url, client_id="reviewer", client_secret=logger.agent.secret) as sdk:
+            return (await sdk.get_hitl_request(request_id)).status
+
+    assert logger.flush(5)  # the expiry is a tracked delivery on the runtime's loop
+    assert asyncio.run(status()) == "expired"
+    from axonflow import AxonFlowError
+
+    with pytest.raises(AxonFlowError, match="409"):
+        asyncio.run(approve())
     time.sleep(0.5)
     assert llm.count == base_count, "a late approval made the interrupted call run"
     response = logger.completion(**llm.litellm_kwargs(), messages=[{"role": "user", "content": "hello"}])
@@ -160,7 +172,7 @@ def test_ctrl_c_while_waiting_for_approval(logger, llm, sigint_handler):
 
 
 def test_ctrl_c_between_stream_chunks(logger, llm):
-    # Warm up the same path: a sync stream runs LiteLLM on the bridge loop, whose first
+    # Warm up the same path: a sync stream runs LiteLLM on the runtime loop, whose first
     # connection starts that loop's resolver thread (a plain completion() does not).
     warm_up = [{"role": "user", "content": "warm up"}]
     for _ in logger.completion(**llm.litellm_kwargs(), stream=True, messages=warm_up):

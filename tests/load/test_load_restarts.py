@@ -218,7 +218,7 @@ async def test_cancelled_probe_gives_its_slot_back(fail_open, llm, tmp_path):
 
 
 def test_sync_probe_interrupted_by_keyboardinterrupt_gives_its_slot_back(llm):
-    """`completion()` (sync bridge) interrupted while its probe hangs: the slot comes back."""
+    """`completion()` (the runtime loop) interrupted while its probe hangs: the slot comes back."""
     import _thread
     import threading
 
@@ -247,14 +247,15 @@ def test_sync_probe_interrupted_by_keyboardinterrupt_gives_its_slot_back(llm):
         assert time.monotonic() - started < 5, "the interrupt was not prompt"
         watcher.join(5)
         assert _probe_slot_free(logger)
-        # Nothing of that call is still running on the bridge loop.
-        from axonflow_notebook.core.bridge import get_bridge
+        # Nothing of that call is still running on the runtime loop.
+        from axonflow_notebook.core.runtime import get_runtime
 
-        loop = get_bridge().loop
+        loop = get_runtime().loop
         pending = asyncio.run_coroutine_threadsafe(_other_tasks(), loop).result(5)
         assert pending == [], pending
-        bridge = get_bridge()
-        assert {t.ident for t in threading.enumerate()} - before <= {bridge._thread.ident, bridge._forwarder.ident}
+        runtime = get_runtime()
+        ours = {runtime._thread.ident, getattr(runtime._forwarder, "ident", None)}
+        assert {t.ident for t in threading.enumerate()} - before <= ours
     finally:
         hole.close()
         logger.close()

@@ -1,0 +1,41 @@
+"""The mutable facts of one governed call, shared by its stages."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from .emitter import Emitter
+from .events import CallFailed
+
+# Tags a governed LiteLLM call, so audit-only callback mode (callback.py) never audits it twice.
+GOVERNED_KEY = "_axonflow_governed"
+CONTEXT_KEY = "_axonflow_context_id"
+
+
+class GovernedCall:
+    __slots__ = ("emit", "stage", "policies", "context_id", "model", "messages", "simulated", "user_token",
+                 "defer_audit")
+
+    def __init__(self, emit: Emitter, *, model: str, messages: Any, user_token: str,
+                 defer_audit: bool = False) -> None:
+        self.emit = emit
+        self.stage = "pre_check"
+        self.policies: List[str] = []
+        self.context_id: Optional[str] = None
+        self.model = model
+        self.messages = messages
+        self.simulated = False
+        self.user_token = user_token
+        # True: the caller gets the answer at once and the audit is delivered in a task of
+        # its own (completion/acompletion); False: the call ends with the audit recorded
+        # (govern/agovern, whose result carries the audit id).
+        self.defer_audit = defer_audit
+
+    def report_failure(self, exc: BaseException) -> None:
+        emit = self.emit
+        if emit.active:
+            emit(CallFailed(emit.call_id, stage=self.stage, error_type=type(exc).__name__,
+                            message=str(exc)[:500], policies=tuple(self.policies), model=self.model))
+
+
+__all__ = ["GovernedCall", "GOVERNED_KEY", "CONTEXT_KEY"]
