@@ -23,8 +23,6 @@ OUR_TAG_RE = re.compile(r"</?(?:%s)(?:\s+[a-z-]+(?:=\"[^\"<>]*\")?)*\s*/?>" % "|
 NO_MATH_CLASS = "mathjax_ignore"
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^`\n]*\n.*?\n\1$", re.M | re.S)
-# A CommonMark code span: a backtick run, then anything up to a run of exactly the same length.
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 class _Tags(HTMLParser):
@@ -60,8 +58,31 @@ def assert_inert(html: str) -> None:
 
 
 def outside_code(md: str) -> str:
-    """Markdown with fenced blocks and code spans removed: what a renderer parses as Markdown."""
-    return _CODE_SPAN.sub("", _FENCE.sub("", md))
+    """Markdown with fenced blocks and code spans removed: what a renderer parses as Markdown.
+
+    A code span (CommonMark) opens at a backtick run that is not backslash-escaped and closes at
+    the next run of exactly the same length; inside it backslashes escape nothing.
+    """
+    md = _FENCE.sub("", md)
+    out, i, n = [], 0, len(md)
+    while i < n:
+        if md[i] == "\\" and i + 1 < n:
+            out.append(md[i:i + 2])
+            i += 2
+        elif md[i] == "`":
+            j = i
+            while j < n and md[j] == "`":
+                j += 1
+            close = re.compile(r"(?<!`)" + md[i:j] + r"(?!`)").search(md, j)
+            if close is None:
+                out.append(md[i:j])
+                i = j
+            else:
+                i = close.end()
+        else:
+            out.append(md[i])
+            i += 1
+    return "".join(out)
 
 
 def assert_inert_markdown(md: str) -> None:

@@ -103,7 +103,7 @@ def _approval(widget):
 
 
 def _click(widget, action, comment=""):
-    """What the browser sends when Approve / Reject is clicked (ui/static/live.js)."""
+    """What the browser sends when Approve / Reject is clicked (ui/static/call_card.js)."""
     panel = _approval(widget)
     widget._handle_custom_msg({"type": "decide", "action": action,
                                "request_id": panel["request_id"], "comment": comment}, [])

@@ -1,6 +1,6 @@
 """ReviewerQueue against a small fake review console (the view's only collaborator).
 
-Clicks are the messages the browser sends (static/live.js): one per click, carrying the selected
+Clicks are the messages the browser sends (ui/static/queue.js): one per click, carrying the selected
 request ids and the comment.
 """
 

@@ -104,7 +104,7 @@ def every_field_events(p: str) -> list:
 
 
 def decide(card, action, request_id, comment):
-    """What the browser sends when Approve / Reject is clicked (static/live.js)."""
+    """What the browser sends when Approve / Reject is clicked (ui/static/call_card.js)."""
     card._handle_custom_msg({"type": "decide", "action": action, "request_id": request_id,
                              "comment": comment}, [])
 

@@ -1,7 +1,7 @@
 """CallView / CodeCellView fed with core event sequences, checked through the card's synced state.
 
 Widgets run on ipywidgets' own comm stubs (no frontend), so every assertion is on the state a
-frontend would receive, and clicks are the messages the browser sends (static/live.js).
+frontend would receive, and clicks are the messages the browser sends (ui/static/call_card.js).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Modules, one job each: `escape` (HTML/Markdown escaping, no maths), `markdown` (
 via markdown-it-py), `format` (durations, times, costs, enum words), `html` (badges, cards,
 tables), `tables` (Markdown and text tables), `rich` (static bundles), `state` (the fold of core
 events), `call_cards/` (decision, approval, response, audit cards), `summary` (static summaries),
-`coalesce` (the one redraw limiter), `live_widget` + `static/live.js` (the anywidget models),
+`coalesce` (the one redraw limiter), `live_widget` + `static/*.js` (the anywidget models),
 `call_view`, `code_view`, `queue` (live views), `status`, `policies`, `audit_trail`, `journal`
 (tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles).
 """

@@ -31,13 +31,13 @@ from .call_cards.response import FORMATS, response_html
 from .call_cards.response import visible as response_visible
 from .coalesce import coalescer
 from .escape import clean_text
-from .format import fmt_seconds
+from .format import fmt_seconds, fmt_time
 from .rich import Rich
 from .state import IMMEDIATE, CallState
 from .summary import OUTCOME_TONES, call_summary, row_title, state_from_result
 
 log = logging.getLogger(__name__)
-COMMENT_MAX = 4000  # the browser's textarea has the same maxlength (static/live.js)
+COMMENT_MAX = 4000  # the browser's textarea has the same maxlength (static/common.js)
 
 
 class ApprovalActions(Protocol):
@@ -155,7 +155,7 @@ class CallView:
     @property
     def self_approved(self) -> bool:
         label = getattr(self._actions, "decider_label", "") or ""
-        return self._clicked is not None and DEV_MODE in label
+        return self._clicked == "approve" and DEV_MODE in label
 
     # -- drawing ------------------------------------------------------------------------------
     def payload(self, index: int = 1) -> dict:
@@ -181,6 +181,7 @@ class CallView:
 
     def _approval_payload(self) -> dict:
         state, actions = self._state, self._actions
+        req = state.approval_req
         elapsed, remaining = state.approval_times()
         if actions is None:
             mode, note = "none", WHERE_TO_APPROVE
@@ -202,6 +203,9 @@ class CallView:
             "elapsed_s": elapsed,
             "remaining_s": remaining,
             "waited": fmt_seconds(waited(state)),
+            # a snapshot (a saved notebook, no kernel) shows when, not how long ago
+            "requested_at": fmt_time(req.at) if req is not None else "—",
+            "waits_until": fmt_time(req.at + req.deadline_s) if req is not None else "—",
             "actions": mode,
             "note": clean_text(note) if state.approval_pending else "",
             "clicked": self._clicked or "",

@@ -1,8 +1,9 @@
 """The widget models behind the live views: one anywidget model per live output.
 
-Its ES module ships in the package (`static/live.js`, no build step) and is handed to anywidget
-as text, not as a path: a path makes anywidget connect a per-instance callback to a class-level
-file watcher (`AnyWidget.__init__` in anywidget/widget.py), which would keep every card alive.
+Its ES module ships in the package (`static/common.js` joined with `static/call_card.js` or
+`static/queue.js`, no build step) and is handed to anywidget as text, not as a path: a path makes
+anywidget connect a per-instance callback to a class-level file watcher (`AnyWidget.__init__` in
+anywidget/widget.py), which would keep every card alive.
 
 Every bundle a live widget displays carries a static fallback beside the widget view
 (`text/html`, `text/markdown`, `text/plain`), so an untrusted notebook, nbconvert's HTML,
@@ -20,14 +21,18 @@ import traitlets as t
 
 from .rich import Rich
 
-ESM_PATH = Path(__file__).with_name("static") / "live.js"
+STATIC = Path(__file__).with_name("static")
+
+
+def es_module(name: str) -> str:
+    """The ES module of one widget: the shared helpers, then that widget's drawing."""
+    return "\n".join((STATIC / f).read_text(encoding="utf-8") for f in ("common.js", name))
 
 
 class LiveWidget(anywidget.AnyWidget):
     """A live view's model: `kind` picks the drawing, `card_id` lets the drawing tell a live
     model (with a comm) from one restored out of a saved notebook (without)."""
 
-    _esm = ESM_PATH.read_text(encoding="utf-8")
     kind = t.Unicode("call").tag(sync=True)
     card_id = t.Unicode("").tag(sync=True)
 
@@ -65,6 +70,8 @@ class LiveWidget(anywidget.AnyWidget):
 class CallCard(LiveWidget):
     """One governed call (`kind="call"`) or a `%%governed --code` cell's calls (`"code"`)."""
 
+    _esm = es_module("call_card.js")
+
     header = t.Unicode("").tag(sync=True)
     calls = t.List(t.Dict()).tag(sync=True)
 
@@ -75,6 +82,8 @@ class QueueWidget(LiveWidget):
     It displays itself under a display id of its own (`display(queue.widget)` needs none), so
     its static fallback can follow the requests it lists and replace it when it closes.
     """
+
+    _esm = es_module("queue.js")
 
     title = t.Unicode("").tag(sync=True)
     rows = t.List(t.Dict()).tag(sync=True)

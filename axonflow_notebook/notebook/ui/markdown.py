@@ -34,12 +34,30 @@ _STYLES = {
 }
 
 
+def _unlink_empty(children: list) -> None:
+    """An empty destination (`[a]()`) skips markdown-it's link check: keep only the label."""
+    depth_of_dropped: list[int] = []
+    depth = 0
+    for token in children:
+        if token.type == "link_open":
+            depth += 1
+            if safe_url(token.attrGet("href") or "") is None:
+                depth_of_dropped.append(depth)
+                token.type, token.tag, token.content, token.attrs = "text", "", "", {}
+        elif token.type == "link_close":
+            if depth_of_dropped and depth_of_dropped[-1] == depth:
+                depth_of_dropped.pop()
+                token.type, token.tag, token.content = "text", "", ""
+            depth -= 1
+
+
 def _style_tokens(state: Any) -> None:
     """Core rule: shift headings, style elements, open links in a new tab without a referrer."""
     stack = list(state.tokens)
     while stack:
         token = stack.pop()
         if token.children:
+            _unlink_empty(token.children)
             stack.extend(token.children)
         if token.type in ("heading_open", "heading_close"):
             level = min(int(token.tag[1]) + 2, 6)  # answers sit inside a card: keep headings modest

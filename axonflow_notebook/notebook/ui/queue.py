@@ -52,7 +52,8 @@ def row_state(r: ApprovalRequestRecord, now: float) -> dict:
             "policy": clean_text(r.policy_name or r.policy_id or "—"),
             "severity": clean_text(r.severity or "—"),
             "severity_tone": SEVERITY_TONES.get(severity, "mute"), "age_s": age,
-            "expires_in_s": left}
+            "expires_in_s": left, "created_text": fmt_time(r.created_at),
+            "expires_text": fmt_time(r.expires_at)}
 
 
 def _row_cells(r: ApprovalRequestRecord, now: float) -> list[str]:
