@@ -41,7 +41,8 @@ def badge(text: str, tone: str = "mute") -> str:
     color = TONES.get(tone, TONES["mute"])
     return (f'<span style="display:inline-block;border:1px solid {color};color:{color};'
             f'border-radius:9px;padding:0 7px;margin-left:6px;font-size:0.85em;font-weight:600;'
-            f'line-height:1.5;background:color-mix(in srgb,{color} 12%,transparent)">{esc(text)}</span>')
+            f'line-height:1.5;white-space:nowrap;background:color-mix(in srgb,{color} 12%,transparent)">'
+            f"{esc(text)}</span>")
 
 
 def card(kind: str, title: str, body: str, *, tone: str = "mute", badges: Sequence[str] = (),
@@ -84,8 +85,9 @@ def data_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
     layout = "table-layout:fixed;width:100%;" if widths else ""
     cols = "".join(f'<col style="width:{w}">' for w in widths) if widths else ""
     th = "".join(
-        f'<th style="text-align:left;padding:3px 8px;border-bottom:1px solid '
-        f'var(--jp-border-color1,#bbb)">{esc(h)}</th>' for h in headers
+        f'<th style="text-align:left;padding:3px 8px;white-space:nowrap;overflow:hidden;'
+        f'text-overflow:ellipsis;border-bottom:1px solid var(--jp-border-color1,#bbb)">{esc(h)}</th>'
+        for h in headers
     )
     body = "".join(
         "<tr>" + "".join(

@@ -20,7 +20,7 @@ ACTION_TONES = {"block": "bad", "require approval": "info", "redact": "redact", 
                 "log": "mute"}
 SEVERITY_TONES = {"critical": "bad", "high": "bad", "medium": "warn", "low": "info"}
 HEADERS = ("Id", "Name", "Action", "Severity", "Pattern", "Description")
-WIDTHS = ("17%", "16%", "11%", "9%", "24%", "23%")
+WIDTHS = ("16%", "15%", "17%", "10%", "21%", "21%")
 FOLD_AT = 48  # pattern characters shown before the rest folds away
 
 

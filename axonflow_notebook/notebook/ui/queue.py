@@ -52,8 +52,16 @@ def row_state(r: ApprovalRequestRecord, now: float) -> dict:
             "policy": clean_text(r.policy_name or r.policy_id or "—"),
             "severity": clean_text(r.severity or "—"),
             "severity_tone": SEVERITY_TONES.get(severity, "mute"), "age_s": age,
-            "expires_in_s": left, "created_text": fmt_time(r.created_at),
-            "expires_text": fmt_time(r.expires_at)}
+            "expires_in_s": left, "created_text": _short_time(r.created_at),
+            "expires_text": _short_time(r.expires_at)}
+
+
+def _short_time(value: object) -> str:
+    """`11-29 17:23 UTC`: a time that fits a narrow column (snapshots show times, not ages)."""
+    seconds = parse_time(value)
+    if seconds is None:
+        return "—"
+    return time.strftime("%m-%d %H:%M UTC", time.gmtime(seconds))
 
 
 def _row_cells(r: ApprovalRequestRecord, now: float) -> list[str]:

@@ -6,8 +6,6 @@ module from `approval_payload`, built from the same rows.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from ..escape import esc
 from ..format import fmt_seconds, fmt_time, parse_time
 from ..html import badge, card, kv_table
@@ -87,30 +85,31 @@ def waited(state: CallState) -> float:
     return max(0.0, end - start)
 
 
-def rows(state: CallState, now: Optional[float], self_approved: bool) -> list[tuple[str, str]]:
-    elapsed, remaining = state.approval_times(now)
-    if state.approval_pending:
-        timing = [("Elapsed", fmt_seconds(elapsed)), ("Remaining", fmt_seconds(remaining))]
+def rows(state: CallState, self_approved: bool) -> list[tuple[str, str]]:
+    req = state.approval_req
+    if state.approval_pending and req is not None:
+        # Only a snapshot shows a pending request statically (a notebook saved while it
+        # waited): times stay true whenever it is read, a countdown would not.
+        timing = [("Requested", fmt_time(req.at)), ("Waits until", fmt_time(req.at + req.deadline_s))]
     else:
         timing = [("Waited", fmt_seconds(waited(state)))]
     return head_rows(state) + timing + tail_rows(state, self_approved)
 
 
-def approval_html(state: CallState, *, now: Optional[float] = None, self_approved: bool = False,
-                  tagged: bool = True) -> str:
+def approval_html(state: CallState, *, self_approved: bool = False, tagged: bool = True) -> str:
     status = status_of(state)
     title = "Human approval — " + STATUS_WORDS.get(status, status)
     badges = []
     if state.skipped_at("approval") is not None:
         badges.append(badge("fail-open", "warn"))
-    body = kv_table((k, esc(v)) for k, v in rows(state, now, self_approved))
+    body = kv_table((k, esc(v)) for k, v in rows(state, self_approved))
     # `approval-record`, not `approval`: that class marks the *live* panel.
     return card("approval-record", title, body, tone=STATUS_TONES.get(status, "info"),
                 badges=badges, tagged=tagged)
 
 
 def approval_markdown(state: CallState, self_approved: bool = False) -> str:
-    return f"**Human approval — {status_word(state)}**\n\n{md_rows(rows(state, None, self_approved))}"
+    return f"**Human approval — {status_word(state)}**\n\n{md_rows(rows(state, self_approved))}"
 
 
 def approval_line(state: CallState, self_approved: bool = False) -> str:
