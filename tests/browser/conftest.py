@@ -37,7 +37,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# JupyterLab / Notebook 7 user settings that make the UI deterministic (jupyter-notes §7).
+# JupyterLab / Notebook 7 user settings that make the UI deterministic (schemas under
+# share/jupyter/lab/schemas/ of the installed JupyterLab).
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",

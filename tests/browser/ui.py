@@ -1,8 +1,9 @@
 """Small helpers that drive JupyterLab / Notebook 7 through `window.jupyterapp`.
 
-They follow jupyter-notes §7: open with `?reset`, wait for an idle kernel before running, start
-"run all" without returning its promise, and read results from the notebook model rather than
-from pixels wherever a test only needs to know what happened.
+They do what keeps JupyterLab tests deterministic: open with `?reset` (a fresh workspace), wait
+for an idle kernel before running, start "run all" without returning its promise, and read
+results from the notebook model rather than from pixels wherever a test only needs to know what
+happened.
 """
 
 from __future__ import annotations

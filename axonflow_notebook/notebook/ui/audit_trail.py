@@ -19,7 +19,7 @@ from .tables import md_table, text_table
 
 PAGE_SIZE = 20
 COLUMNS = ("Time", "Decision", "Policies", "Model", "Tokens", "Cost", "Latency", "Query", "Id")
-WIDTHS = ("13%", "12%", "15%", "12%", "7%", "8%", "7%", "17%", "9%")
+WIDTHS = ("12%", "15%", "14%", "11%", "8%", "9%", "8%", "15%", "8%")
 DECISION_TONES = {"allowed": "ok", "approved": "ok", "blocked": "bad", "rejected": "bad",
                   "redacted": "redact", "needs approval": "info", "pending approval": "info",
                   "warn": "warn", "expired": "warn", "error": "bad", "failed": "bad",

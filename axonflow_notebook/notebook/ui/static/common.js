@@ -97,18 +97,22 @@ function mount(model, host, renderView) {
   const draw = () => view.draw();
   for (const name of view.events) model.on(name, draw);
   draw();
-  isLive(model).then((live) => {
+  const recheck = () => isLive(model).then((live) => {
     if (live !== state.live) {
       state.live = live;
       host.classList.toggle("axonflow-snapshot", !live);
       draw();
     }
   });
+  recheck();
+  // The kernel went away under an open page (shut down, restarted): stop offering controls.
+  model.on("comm_live_update", recheck);
   // One timer per view; anywidget calls the cleanup below when the view or its model goes.
   const timer = setInterval(() => view.tick(), 1000);
   return () => {
     clearInterval(timer);
     for (const name of view.events) model.off(name, draw);
+    model.off("comm_live_update", recheck);
     if (view.off) view.off();
   };
 }
