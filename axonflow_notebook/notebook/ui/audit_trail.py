@@ -19,7 +19,7 @@ from .tables import md_table, text_table
 
 PAGE_SIZE = 20
 COLUMNS = ("Time", "Decision", "Policies", "Model", "Tokens", "Cost", "Latency", "Query", "Id")
-WIDTHS = ("12%", "15%", "14%", "11%", "8%", "9%", "8%", "15%", "8%")
+WIDTHS = ("12%", "16%", "13%", "11%", "8%", "9%", "8%", "13%", "10%")
 DECISION_TONES = {"allowed": "ok", "approved": "ok", "blocked": "bad", "rejected": "bad",
                   "redacted": "redact", "needs approval": "info", "pending approval": "info",
                   "warn": "warn", "expired": "warn", "error": "bad", "failed": "bad",
@@ -58,8 +58,9 @@ def _html_rows(rows: Iterable[list[str]]) -> Iterable[list[str]]:
     for r in rows:
         cells = [esc(c) for c in r]
         cells[1] = badge(r[1], DECISION_TONES.get(r[1], "mute"))
-        cells[8] = (f'<span title="{esc(r[8])}" style="font-family:var(--jp-code-font-family,'
-                    f'monospace);white-space:nowrap">{esc(_short_id(r[8]))}</span>')
+        cells[8] = (f'<span title="{esc(r[8])}" style="display:block;overflow:hidden;'
+                    f'text-overflow:ellipsis;white-space:nowrap;'
+                    f'font-family:var(--jp-code-font-family,monospace)">{esc(_short_id(r[8]))}</span>')
         yield cells
 
 

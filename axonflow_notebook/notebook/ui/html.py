@@ -85,13 +85,13 @@ def data_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *,
     layout = "table-layout:fixed;width:100%;" if widths else ""
     cols = "".join(f'<col style="width:{w}">' for w in widths) if widths else ""
     th = "".join(
-        f'<th style="text-align:left;padding:3px 8px;white-space:nowrap;overflow:hidden;'
+        f'<th style="text-align:left;padding:3px 6px;white-space:nowrap;overflow:hidden;'
         f'text-overflow:ellipsis;border-bottom:1px solid var(--jp-border-color1,#bbb)">{esc(h)}</th>'
         for h in headers
     )
     body = "".join(
         "<tr>" + "".join(
-            f'<td style="text-align:left;vertical-align:top;padding:3px 8px;border-bottom:1px '
+            f'<td style="text-align:left;vertical-align:top;padding:3px 6px;border-bottom:1px '
             f'solid var(--jp-border-color2,#e0e0e0);overflow-wrap:anywhere">{c}</td>' for c in row
         ) + "</tr>"
         for row in rows
