@@ -152,7 +152,7 @@ class CodeCell:
 
     def __init__(self, magics: Any, opts: Any, cell: str, *, awaiting: bool) -> None:
         from .approvals import NotebookApprovals, clicks_unavailable_reason
-        from .view import CodeCellView
+        from .ui import CodeCellView
 
         self.magics = magics
         self.opts = opts
@@ -164,6 +164,7 @@ class CodeCell:
         actions = NotebookApprovals(backend.approval_console(), magics.decider(backend), unavailable)
         self.view = CodeCellView(actions)
         self._display = display(self.view.widget, display_id=True)
+        self.view.bind_display(self._display)
         self.governor = CodeGovernor(
             logger=backend.logger, backend_label=backend.label, cell_view=self.view, simulate=opts.simulate,
             setting=magics.simulate, user_token=opts.user_token or magics.effective_user_token(),
@@ -188,6 +189,7 @@ class CodeCell:
         summary = self.view.summary(results)
         if self._display is not None:
             self._display.update(summary)
+        self.view.close()
         for result in results:
             self.magics.runtime.session.add(result)
         ns = self.magics.shell.user_ns

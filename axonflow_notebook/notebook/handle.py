@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 from typing import Any, Optional
 
 from ..core.events import ApprovalDecided, ApprovalRequested, CallFailed, DecisionMade
@@ -23,6 +22,7 @@ class GovernedHandle:
         self._model = model
         self.deadline_s = deadline_s
         self.request_id: Optional[str] = None
+        self._displays: list = []  # where it was shown: updated to the final state at the end
 
     # -- fed by the runner -----------------------------------------------------------------
     def observe(self, event: Any) -> None:
@@ -42,10 +42,12 @@ class GovernedHandle:
         elif self._status in ("running", "pending approval", "pending"):
             self._status = "failed"
         self._future.set_result(result)
+        self._refresh_displays()
 
     def set_exception(self, exc: BaseException) -> None:
         self._status = "cancelled" if isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)) else "failed"
         self._future.set_exception(exc)
+        self._refresh_displays()
 
     # -- user API --------------------------------------------------------------------------
     @property
@@ -74,10 +76,20 @@ class GovernedHandle:
     def __repr__(self) -> str:
         return self._summary_line()
 
+    def _rich(self):
+        from .ui import handle_summary
+
+        return handle_summary(model=self._model, status=self._status, request_id=self.request_id,
+                              done=self.done())
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        self._displays.append(display(self._rich(), display_id=True))
+
+    def _refresh_displays(self) -> None:
+        for shown in self._displays:
+            shown.update(self._rich())
+
     def _repr_mimebundle_(self, include=None, exclude=None):
-        line = self._summary_line()
-        hint = "" if self.done() else " — <code>await</code> it or call <code>.result()</code>"
-        return {
-            "text/plain": line,
-            "text/html": f"<code>{html.escape(line)}</code>{hint}",
-        }, {"axonflow": {"request_id": self.request_id, "status": self._status}}
+        return self._rich()._repr_mimebundle_(include, exclude)

@@ -158,7 +158,7 @@ class GovernedMagics(Magics, GovernedSettings):
         if args.command == "audit" and args.limit <= 0:
             raise UsageError("--limit must be a positive integer")
         if args.command == "audit" and args.local:
-            from .journal_view import journal_table
+            from .ui import journal_table
 
             journal = self.runtime.journal()
             if journal is None:
@@ -171,24 +171,30 @@ class GovernedMagics(Magics, GovernedSettings):
         if args.command == "status":
             return self._status(backend)
         if args.command == "policies":
-            from .render import policies_table
+            from .ui import policies_table
+            from .ui.sdk_records import policy_record
 
-            return policies_table(_as_list(resolve(backend.console.list_policies())))
+            return policies_table([policy_record(p) for p in
+                                   _as_list(resolve(backend.console.list_policies()))])
         if args.command == "audit":
-            from .audit_view import audit_trail
+            from .ui import audit_trail
+            from .ui.sdk_records import audit_page
 
             try:
                 page = resolve(backend.console.search_audit(limit=args.limit, **filters))
             except (TypeError, ValueError) as exc:  # pydantic names the bad filter
                 raise UsageError(f"%axonflow audit: bad --filter: {exc}".splitlines()[0]) from None
-            entries, total = _entries_and_total(page)
-            return audit_trail(entries, total, self.runtime.session.results)
+            return audit_trail(audit_page(page), self.runtime.session.results)
         from .runner import is_terminal
 
         decider = self.decider(backend)
         if is_terminal(self.shell):
-            return _queue_text(resolve(backend.approval_console().list_queue()))
-        from .queue_view import ReviewerQueue
+            from .ui import queue_text
+            from .ui.sdk_records import queue_page
+
+            print(queue_text(queue_page(resolve(backend.approval_console().list_queue()))[0]))
+            return None
+        from .ui import ReviewerQueue
 
         if not decider.can_decide:
             print(decider.reason)
@@ -203,7 +209,7 @@ class GovernedMagics(Magics, GovernedSettings):
         return None
 
     def _status(self, backend: Backend) -> Any:
-        from .render import status_table
+        from .ui import status_table
 
         try:
             health = "ok" if resolve(backend.console.health()) else "unhealthy"
@@ -215,20 +221,6 @@ class GovernedMagics(Magics, GovernedSettings):
         info.update(self.public_config())
         return status_table(info)
 
-
-def _queue_text(items: Any) -> None:
-    """Terminal IPython: the pending requests, one line each (decide in a notebook or console)."""
-    items = getattr(items, "items", items)
-    rows = [_plain(i) if not isinstance(i, dict) else i for i in (items or [])]
-    if not rows:
-        print("AxonFlow: no pending approval requests.")
-        return None
-    print(f"AxonFlow: {len(rows)} pending approval request(s):")
-    for row in rows:
-        query = " ".join(str(row.get("original_query", "")).split())[:80]
-        print(f"  {row.get('request_id')}  {row.get('severity', '')}  "
-              f"{row.get('triggered_policy_id', '')}  {query}")
-    return None
 
 
 def _plain(value: Any) -> Any:
@@ -242,18 +234,6 @@ def _as_list(value: Any) -> list:
     items = getattr(value, "policies", value)
     return [_plain(item) if not isinstance(item, dict) else item for item in (items or [])]
 
-
-def _entries_and_total(page: Any) -> tuple[list, int]:
-    if isinstance(page, tuple) and len(page) == 2:
-        entries, total = page
-    elif isinstance(page, dict):
-        entries, total = page.get("entries", []), page.get("total")
-    elif hasattr(page, "entries"):
-        entries, total = page.entries, getattr(page, "total", None)
-    else:
-        entries, total = list(page or []), None
-    entries = [_plain(e) if not isinstance(e, dict) else e for e in entries]
-    return entries, total if total is not None else len(entries)
 
 
 # -- input transformer: make %%governed cells await -------------------------------------------

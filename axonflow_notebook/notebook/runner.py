@@ -116,6 +116,7 @@ class WidgetPresenter:
     def __init__(self, view: Any) -> None:
         self.view = view
         self._display = display(view.widget, display_id=True)
+        view.bind_display(self._display)
 
     def handle(self, event: Any) -> None:
         self.view.handle(event)
@@ -138,7 +139,7 @@ class TerminalPresenter:
     """Terminal IPython: one line per event, approval progress rewritten in place."""
 
     def __init__(self, *, model: str, simulated: bool, backend: str, view: Any = None) -> None:
-        from .text import render_event_text
+        from .ui import render_event_text
 
         self._render = render_event_text
         self._in_place = False
@@ -204,7 +205,7 @@ class PromptCall:
         self.handle: Optional[GovernedHandle] = None
 
     def _open_presenter(self) -> Any:
-        from .view import CallView
+        from .ui import CallView
 
         shell = self.magics.shell
         if is_terminal(shell):

@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
@@ -37,7 +37,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-# JupyterLab / Notebook 7 user settings that make the UI deterministic (jupyter-notes §7).
+# JupyterLab / Notebook 7 user settings that make the UI deterministic (schemas under
+# share/jupyter/lab/schemas/ of the installed JupyterLab).
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
@@ -49,6 +50,8 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/kernels-settings.jupyterlab-settings": {
         "commsOverSubshells": "perCommTarget"
     },
+    # JupyterLab's default, pinned: a test that saves widget state turns it on for itself.
+    "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {"saveState": False},
 }
 
 # Variables that would make a kernel talk to a real AxonFlow or a real LLM provider.
@@ -76,12 +79,26 @@ def pytest_collection_modifyitems(items):
 class LabServer:
     """A running Jupyter server (JupyterLab and Notebook 7 frontends) rooted at `root`."""
 
-    def __init__(self, root: Path, port: int, process: subprocess.Popen, log: Path):
+    def __init__(self, root: Path, port: int, process: subprocess.Popen, log: Path,
+                 env: Optional[dict] = None):
         self.root = root
         self.port = port
         self.process = process
         self.log = log
+        self.env = dict(env or {})
         self.url = f"http://127.0.0.1:{port}"
+
+    def set_setting(self, plugin: str, values: dict) -> None:
+        """Change a JupyterLab user setting through the settings API (pages opened later see it)."""
+        body = json.dumps({"raw": json.dumps(values)}).encode()
+        request = urllib.request.Request(f"{self.url}/lab/api/settings/{plugin}", data=body,
+                                         method="PUT", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """A `jupyter …` command in the server's environment (nbconvert, trust)."""
+        return subprocess.run([sys.executable, "-m", "jupyter", *args], env=self.env, cwd=self.root,
+                              capture_output=True, text=True, timeout=timeout)
 
     def lab(self, path: str) -> str:
         return f"{self.url}/lab/tree/{path}?reset"
@@ -173,7 +190,7 @@ def lab_server(tmp_path_factory) -> Iterator[LabServer]:
         process = subprocess.Popen(
             cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    server = LabServer(root, port, process, log)
+    server = LabServer(root, port, process, log, env)
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
@@ -219,6 +236,9 @@ def page(browser, lab_server, request):
     page.dialogs = []  # type: ignore[attr-defined]
 
     def on_dialog(dialog):
+        if dialog.type == "beforeunload":  # leaving a notebook a shut-down kernel left dirty
+            dialog.accept()
+            return
         page.dialogs.append(dialog.message)  # type: ignore[attr-defined]
         dialog.dismiss()
 

@@ -17,6 +17,7 @@ from .ui import (
     cell_output,
     errors,
     open_notebook,
+    open_without_kernel,
     run_all,
     wait_all_run,
 )
@@ -60,19 +61,6 @@ def test_hostile_prompt_and_answer_render_as_text(lab_server, page):
     _no_script_ran(page)
 
 
-def _open_without_kernel(page, lab_server, source_path, name) -> None:
-    """Copy a saved notebook under a kernel name that does not exist and choose "No Kernel"."""
-    nb = json.loads(source_path.read_text())
-    nb["metadata"]["kernelspec"] = {"name": "absent-kernel", "display_name": "absent"}
-    nb["metadata"].pop("language_info", None)  # else Lab picks a kernel by language
-    (lab_server.root / name).write_text(json.dumps(nb))
-    page.goto(lab_server.lab(name))
-    page.locator(".jp-Dialog").get_by_role("button", name="No Kernel", exact=True).click(
-        timeout=30_000
-    )
-    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")).to_be_visible()
-
-
 def _assert_static(page, expected_min: int) -> None:
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     # static summaries of calls (.axonflow-summary) and of tables (audit trail, status, …)
@@ -104,11 +92,11 @@ def test_notebook_saved_in_lab_reopens_without_a_kernel(lab_server, page):
         "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=15_000
     )
     lab_server.shutdown_kernels()
-    _open_without_kernel(page, lab_server, lab_server.root / name, "saved-reopened.ipynb")
+    open_without_kernel(page, lab_server, lab_server.root / name, "saved-reopened.ipynb")
     _assert_static(page, expected_min=2)
 
 
 @pytest.mark.parametrize("notebook", sorted(p.name for p in NOTEBOOKS.glob("0*.ipynb")))
 def test_committed_notebook_shows_static_summaries(lab_server, page, notebook):
-    _open_without_kernel(page, lab_server, NOTEBOOKS / notebook, f"committed-{notebook}")
+    open_without_kernel(page, lab_server, NOTEBOOKS / notebook, f"committed-{notebook}")
     _assert_static(page, expected_min=1)

@@ -28,10 +28,11 @@ def test_queue_in_another_notebook_approves_a_waiting_cell(lab_server, browser, 
     open_notebook(reviewer, lab_server.lab(reviewer_nb))
     run_all(reviewer)
     queue = cell_output(reviewer, 1).locator(".axonflow-queue")
-    row = queue.locator(".widget-hbox", has_text="Harbour Catering")
+    row = queue.locator(".axonflow-queue-row", has_text="Harbour Catering")
     expect(row).to_be_visible(timeout=60_000)
     row.locator("input[type=checkbox]").check()
-    queue.locator("textarea").fill("Invoice 3141 matches the purchase order")
+    queue.locator("textarea").press_sequentially("Invoice 3141 matches the purchase order",
+                                                 delay=20)
     approve = queue.locator(".axonflow-queue-approve")
     expect(approve).to_be_enabled()
     approve.click()

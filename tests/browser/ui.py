@@ -1,8 +1,9 @@
 """Small helpers that drive JupyterLab / Notebook 7 through `window.jupyterapp`.
 
-They follow jupyter-notes §7: open with `?reset`, wait for an idle kernel before running, start
-"run all" without returning its promise, and read results from the notebook model rather than
-from pixels wherever a test only needs to know what happened.
+They do what keeps JupyterLab tests deterministic: open with `?reset` (a fresh workspace), wait
+for an idle kernel before running, start "run all" without returning its promise, and read
+results from the notebook model rather than from pixels wherever a test only needs to know what
+happened.
 """
 
 from __future__ import annotations
@@ -103,3 +104,42 @@ def cell_output(page, index: int):
 
 def dump(value) -> str:
     return json.dumps(value, indent=1)[:4000]
+
+
+def save(page) -> None:
+    """Save the current notebook and wait until the file on disk has it."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=15_000
+    )
+
+
+def open_without_kernel(page, lab_server, source: Path, name: str) -> None:
+    """Open a copy of a saved notebook under a kernel name that does not exist, as "No Kernel".
+
+    The copy is an edit the notebook's signature does not cover, so it opens untrusted, as a
+    notebook someone else saved does.
+    """
+    from playwright.sync_api import expect
+
+    nb = json.loads(source.read_text())
+    nb["metadata"]["kernelspec"] = {"name": "absent-kernel", "display_name": "absent"}
+    nb["metadata"].pop("language_info", None)  # else Lab picks a kernel by language
+    (lab_server.root / name).write_text(json.dumps(nb))
+    page.goto(lab_server.lab(name))
+    page.locator(".jp-Dialog").get_by_role("button", name="No Kernel", exact=True).click(
+        timeout=30_000
+    )
+    expect(page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")).to_be_visible()
+
+
+def notebook_text(page) -> str:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").inner_text()
+
+
+def math_nodes(page) -> int:
+    """How many elements MathJax made in the visible notebook (it should make none)."""
+    return page.locator(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) mjx-container, "
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .MathJax"
+    ).count()

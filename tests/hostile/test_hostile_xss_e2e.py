@@ -10,15 +10,17 @@ still checked. Nothing that comes out may be executable.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebook"))
-from test_render import assert_inert, assert_inert_markdown  # noqa: E402
+from axonflow_notebook.testing.inert import (
+    assert_inert,
+    assert_inert_markdown,
+    assert_no_math_html,
+)
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -27,6 +29,7 @@ PAYLOADS = [
     "[click](javascript:alert(1))",
     "<b onmouseover='alert(1)'>broken",
     "user\u202egnp.exe <iframe src=javascript:alert(1)>",
+    "wire $2,500 plus a $30 fee \\(x\\)",
 ]
 HOSTILE = " ".join(PAYLOADS)
 
@@ -114,22 +117,15 @@ def published(world, monkeypatch):
     return sent
 
 
-def _widget_html(widget) -> list[str]:
-    """Every HTML-bearing value of a displayed widget tree."""
-    import ipywidgets
-
-    out, stack, seen = [], [widget], set()
-    while stack:
-        w = stack.pop()
-        if id(w) in seen:
-            continue
-        seen.add(id(w))
-        if isinstance(w, (ipywidgets.HTML, ipywidgets.HTMLMath)):
-            out.append(w.value)
-        stack.extend(getattr(w, "children", ()) or ())
-        for value in getattr(w, "__dict__", {}).values():
-            if isinstance(value, ipywidgets.Widget):
-                stack.append(value)
+def _card_html(view) -> list[str]:
+    """Every HTML string of a live card's synced state, and its panel's texts (set as text)."""
+    out = []
+    for call in view.widget.calls:
+        out += [call["html_top"], call["html_bottom"]]
+        panel = call["approval"] or {}
+        texts = [call["title"], panel.get("title", ""), panel.get("note", "")]
+        texts += [v for row in panel.get("head", []) + panel.get("tail", []) for v in row]
+        assert all("\u202e" not in t for t in texts), texts
     return out
 
 
@@ -139,6 +135,7 @@ def _check(bundles: list) -> int:
     for data in bundles:
         if "text/html" in data:
             assert_inert(data["text/html"])
+            assert_no_math_html(data["text/html"])
             checked += 1
         if "text/markdown" in data:
             assert_inert_markdown(data["text/markdown"])
@@ -165,7 +162,7 @@ def live_views(monkeypatch):
 def _check_views(views: list) -> int:
     checked = 0
     for view in views:
-        for html in _widget_html(view.widget):
+        for html in _card_html(view):
             assert_inert(html)
             assert "\u202e" not in html
             checked += 1

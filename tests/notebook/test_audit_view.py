@@ -1,6 +1,8 @@
-"""audit_trail: paged table newest first, this kernel's totals, an inline SVG chart; all inert."""
+"""`%axonflow audit`, `policies`, `status` and `audit --local` tables: content, layout, inertness."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -10,18 +12,31 @@ from axonflow_notebook.core.events import (
     DecisionMade,
     GovernanceSkipped,
 )
+from axonflow_notebook.core.records import AuditEntry, AuditPage, PolicyRecord
 from axonflow_notebook.core.result import GovernedResult
-from axonflow_notebook.notebook.audit_view import audit_trail, kernel_stats, policy_names
-from axonflow_notebook.notebook.render import policies_table, status_table
+from axonflow_notebook.notebook.ui import audit_trail, journal_table, policies_table, status_table
+from axonflow_notebook.notebook.ui.audit_trail import kernel_stats
+from axonflow_notebook.testing.inert import assert_inert, assert_inert_markdown, assert_no_math_html
 
-from test_render import XSS, assert_inert, assert_inert_markdown  # same directory
+XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+       "user\u202egnp.exe", "wire $2,500 plus a $30 fee", "\\(\\d{3}\\)-\\d{4}"]
 
 
-def entry(i, decision="allowed", policies=("pii-email",)):
-    return {"id": f"aud-{i}", "timestamp": f"2026-11-26T20:{i % 60:02d}:00Z",
-            "policy_decision": decision, "model": "gpt-4o-mini", "provider": "openai",
-            "tokens_used": 10 + i, "response_time_ms": 100 + i, "client_id": "nb",
-            "policy_details": {"policies": list(policies)}, "query": f"question {i}"}
+def entry(i, decision="allowed", policies=("pii-email",), **kw) -> AuditEntry:
+    fields = dict(
+        id=f"aud-{i:04d}-6f1c2e0a-93b1-4c57-9d6e-2b8f1a7c3d90",
+        timestamp=dt.datetime(2026, 11, 26, 20, i % 60, tzinfo=dt.timezone.utc),
+        decision=decision, policies=tuple(policies), block_reason=None, model="gpt-4o-mini",
+        provider="openai", prompt_tokens=5, completion_tokens=5 + i, total_tokens=10 + i,
+        cost_usd=0.00012 * (i + 1), latency_ms=100 + i, query_preview=f"question {i}",
+        client_id="nb", user="", audit_id=None, metadata={})
+    fields.update(kw)
+    return AuditEntry(**fields)
+
+
+def page(entries, total=None) -> AuditPage:
+    return AuditPage(entries=tuple(entries), total=len(entries) if total is None else total,
+                     limit=100, offset=0)
 
 
 def result(status="approved", approval=None, tokens=12, cost=0.001, skipped=False, error=None):
@@ -36,26 +51,58 @@ def result(status="approved", approval=None, tokens=12, cost=0.001, skipped=Fals
     return r
 
 
+# -- audit trail --------------------------------------------------------------------------------
 def test_newest_first_paged_with_kernel_summary_and_chart():
     entries = [entry(i, "blocked" if i % 3 == 0 else "allowed", ["fin-wire-transfer"])
                for i in range(45)]
     kernel = [result(), result("blocked"), result("needs_approval", "approved"),
               result(skipped=True)]
-    data, meta = audit_trail(entries, 120, kernel)._repr_mimebundle_()
+    data, meta = audit_trail(page(entries, 120), kernel)._repr_mimebundle_()
     html = data["text/html"]
-    assert html.index("aud-44") < html.index("aud-43") < html.index("aud-0")
+    assert html.index("aud-0044") < html.index("aud-0043") < html.index("aud-0000")
     assert html.count("<details") == 2 and "Page 3 (entries 41–45)" in html
     assert "45 of 120 audit entries" in html and "fin-wire-transfer" in html
     assert "4 calls, 1 blocked, 1 approvals, 36 tokens, cost $0.003000, 1 fail-open" in html
     assert "<svg" in html and html.count("<rect") >= 4
-    assert "<script" not in html and 'class="axonflow-card axonflow-audit-trail"' in html
-    assert "| aud-44 |" in data["text/markdown"]
+    assert "<script" not in html and 'class="axonflow-card axonflow-audit-trail' in html
+    assert "aud-0044" in data["text/markdown"]
     assert data["text/plain"].splitlines()[0].startswith("AxonFlow audit trail — 45 of 120")
     assert meta == {"axonflow": {"audit_entries": 45, "audit_total": 120}}
 
 
+@pytest.mark.parametrize("decision, status, label", [
+    ("needs_approval", "approved", "approved"),
+    ("needs_approval", "rejected", "rejected"),
+    ("needs_approval", "expired", "expired"),
+    ("needs_approval", "pending", "pending approval"),
+    ("require_approval", "approved", "approved"),
+    ("needs_approval", None, "needs approval"),
+    ("approved", "rejected", "rejected"),  # the decision already names the approval's end
+    ("blocked", None, "blocked"),
+])
+def test_held_calls_are_labelled_by_how_their_approval_ended(decision, status, label):
+    metadata = {"approval_status": status} if status else {}
+    e = entry(1, decision, metadata=metadata)
+    if decision == "approved":
+        e = entry(1, "rejected")
+    data, _ = audit_trail(page([e]), [])._repr_mimebundle_()
+    assert f"| {label} |" in data["text/markdown"]
+    assert "needs_approval" not in data["text/plain"]
+
+
+def test_cost_column_and_an_id_column_that_fits():
+    data, _ = audit_trail(page([entry(7)]), [])._repr_mimebundle_()
+    html = data["text/html"]
+    assert "<th" in html and ">Cost</th>" in html and "$0.000960" in html
+    assert "table-layout:fixed" in html and "<colgroup>" in html
+    full = entry(7).id
+    assert f'title="{full}"' in html  # the whole id on hover …
+    assert ">aud-0007…</span>" in html  # … a short one in the cell
+    assert full in data["text/plain"] or full[:50] in data["text/plain"]
+
+
 def test_empty_trail_and_no_kernel_calls():
-    data, _ = audit_trail([], 0, [])._repr_mimebundle_()
+    data, _ = audit_trail(page([]), [])._repr_mimebundle_()
     assert "No audit entries." in data["text/html"] and "0 calls" in data["text/plain"]
 
 
@@ -66,53 +113,93 @@ def test_kernel_stats():
     assert stats["outcomes"] == {"allowed": 1, "blocked": 1, "rejected": 1}
 
 
-@pytest.mark.parametrize("details, names", [
-    ({"policies": ["a", "b"]}, "a, b"),
-    ([{"id": "x"}, {"name": "y"}], "x, y"),
-    ('{"policy_id": "z"}', "z"),
-    ("plain text", "plain text"),
-    (None, ""),
-])
-def test_policy_names_from_any_shape(details, names):
-    assert policy_names(details) == names
-
-
 @pytest.mark.parametrize("payload", XSS)
 def test_audit_trail_is_inert(payload):
-    e = {k: payload for k in ("id", "timestamp", "policy_decision", "model", "provider", "query",
-                              "client_id")}
-    e["policy_details"] = {"policies": [payload]}
-    data, _ = audit_trail([e, {"policy_details": payload, "policy_decision": payload}], 2,
-                          [result()])._repr_mimebundle_()
+    e = entry(1, payload, (payload,), model=payload, provider=payload, query_preview=payload,
+              id=payload, metadata={"approval_status": payload})
+    data, _ = audit_trail(page([e, entry(2, payload)]), [result()])._repr_mimebundle_()
     assert_inert(data["text/html"])
+    assert_no_math_html(data["text/html"])
     assert_inert_markdown(data["text/markdown"])
 
 
-def test_policies_table_columns():
-    data, _ = policies_table([{"id": "sql-injection", "name": "SQL injection", "action": "block",
-                               "severity": "critical", "enabled": True, "pattern": "(?i)drop"}]
-                             )._repr_mimebundle_()
-    assert "sql-injection" in data["text/html"] and "1 policy" in data["text/plain"]
-    assert data["text/markdown"].splitlines()[2].startswith("| id | name | action")
+# -- policies -----------------------------------------------------------------------------------
+def pol(pid, category="pii", action="block", severity="high", pattern=r"\b\d{3}-\d{2}-\d{4}\b",
+        **kw) -> PolicyRecord:
+    fields = dict(id=pid, name=pid.replace("-", " ").title(), category=category, action=action,
+                  severity=severity, priority=10, enabled=True, pattern=pattern,
+                  description=f"What {pid} guards against.")
+    fields.update(kw)
+    return PolicyRecord(**fields)
 
 
+POLICIES = [
+    pol("sys_pii_ssn"), pol("sys_pii_email", action="redact", severity="medium"),
+    pol("fin-wire-transfer", "finance", "require_approval", "critical",
+        r"(?i)\b(wire|transfer)\b.{0,40}\b(EUR|USD|\$)\s?\d"),
+    pol("sql-injection", "security", "block", "critical", "(?i)(union\\s+select|drop\\s+table)" * 4),
+    pol("old-rule", "security", "warn", "low", enabled=False),
+]
+
+
+def test_policies_show_card_ids_words_and_groups():
+    data, meta = policies_table(POLICIES)._repr_mimebundle_()
+    html, md, plain = data["text/html"], data["text/markdown"], data["text/plain"]
+    for pid in ("sys_pii_ssn", "fin-wire-transfer", "sql-injection"):
+        assert pid in html and pid.replace("_", "\\_") in md and pid in plain
+    assert "require approval" in html and "PolicyAction" not in html + md + plain
+    assert html.index(">finance ") < html.index(">pii ") < html.index(">security ")
+    assert "(2)" in html and "disabled" in html
+    assert "max-width:940px" in html and "table-layout:fixed" in html
+    assert "<details><summary" in html  # the long SQL pattern folds
+    assert "5 policies" in plain and meta["axonflow"]["policies_total"] == 5
+    assert "**finance** (1)" in md
+
+
+@pytest.mark.parametrize("kw, shown", [
+    (dict(category="security"), {"sql-injection", "old-rule"}),
+    (dict(action="require_approval"), {"fin-wire-transfer"}),
+    (dict(action="require approval"), {"fin-wire-transfer"}),
+    (dict(search="wire"), {"fin-wire-transfer"}),
+    (dict(search="DROP"), {"sql-injection"}),
+    (dict(category="pii", action="redact"), {"sys_pii_email"}),
+    (dict(search="nothing-matches"), set()),
+])
+def test_policies_filter(kw, shown):
+    rich = policies_table(POLICIES, **kw)
+    listed = {p.id for p in POLICIES if f">{p.id}<" in rich.html}
+    assert listed == shown
+    assert f"{len(shown)} of 5" in rich.plain
+    if not shown:
+        assert "No policies match." in rich.html
+
+
+def test_policy_patterns_are_never_maths():
+    data, _ = policies_table([pol("phone", pattern=r"\(\d{3}\) \d{3}-\d{4}"),
+                              pol("price", pattern=r"\$\d+ and \$\d+")])._repr_mimebundle_()
+    assert_no_math_html(data["text/html"])
+    assert_inert_markdown(data["text/markdown"])
+    assert r"\(\d{3}\) \d{3}-\d{4}" in data["text/html"]
+
+
+# -- status and journal -------------------------------------------------------------------------
 def test_status_table_nested_config():
     data, _ = status_table({"backend": "embedded agent", "health": "ok",
                             "config": {"approval_max_wait_seconds": 300}})._repr_mimebundle_()
     assert "config.approval_max_wait_seconds" in data["text/plain"] and "#2e7d32" in data["text/html"]
 
 
-def test_sdk_audit_entries_with_datetimes_and_violations():
-    from datetime import datetime, timezone
-
-    from axonflow.types import AuditLogEntry
-
-    sdk_entry = AuditLogEntry(
-        id="aud-9", request_id="r", timestamp=datetime(2026, 11, 26, 20, 0, tzinfo=timezone.utc),
-        user_email="", client_id="nb", tenant_id="t", request_type="llm_chat",
-        policy_decision="blocked", policy_details={}, response_time_ms=0, query_summary="wire it",
-        success=False, blocked=True, risk_score=0.9, provider="openai", model="gpt-4o-mini",
-        tokens_used=0, latency_ms=15, policy_violations=["fin-wire-transfer"], metadata={})
-    data, _ = audit_trail([sdk_entry], 1, [])._repr_mimebundle_()
-    for text in ("2026-11-26 20:00:00 UTC", "fin-wire-transfer", "wire it", "15 ms", "aud-9"):
-        assert text in data["text/html"]
+def test_journal_says_delivered_once():
+    rows = [{"created_at": 1_790_000_000, "decision": "allowed", "model": "m", "policies": "[]",
+             "total_tokens": 3, "cost_usd": 0.0001, "latency_ms": 5, "delivery": "delivered"},
+            {"created_at": 1_790_000_001, "decision": "allowed", "model": "m", "policies": "[]",
+             "delivery": "undelivered", "reason": "agent unreachable"},
+            {"created_at": 1_790_000_002, "decision": "skipped", "model": "m", "policies": "[]",
+             "delivery": "not_applicable", "reason": "fail-open"}]
+    data, _ = journal_table(rows, "/tmp/journal.sqlite3")._repr_mimebundle_()
+    for mime in data.values():
+        assert "delivered delivered" not in mime and "delivered: delivered" not in mime
+    assert "undelivered: agent unreachable" in data["text/plain"]
+    assert "not applicable: fail-open" in data["text/plain"]
+    assert "2 not on AxonFlow" not in data["text/html"]
+    assert "1 not on AxonFlow" in data["text/html"]

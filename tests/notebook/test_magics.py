@@ -94,27 +94,19 @@ def _magics(ip):
     return ip.magics_manager.registry["GovernedMagics"]
 
 
-def _all_widgets(widget):
-    import ipywidgets
-
-    found, stack, seen = [], [widget] if widget is not None else [], set()
-    while stack:
-        w = stack.pop()
-        if id(w) in seen:
-            continue
-        seen.add(id(w))
-        found.append(w)
-        stack.extend(getattr(w, "children", ()) or ())
-        stack.extend(v for v in getattr(w, "__dict__", {}).values()
-                     if isinstance(v, ipywidgets.Widget))
-    return found
+def _approval(widget):
+    """The live card's approval panel state (the card is one widget: ui/live_widget.py)."""
+    for call in getattr(widget, "calls", None) or []:
+        if call.get("approval"):
+            return call["approval"]
+    return None
 
 
-def _buttons(widget, description):
-    import ipywidgets
-
-    return [w for w in _all_widgets(widget)
-            if isinstance(w, ipywidgets.Button) and w.description == description]
+def _click(widget, action, comment=""):
+    """What the browser sends when Approve / Reject is clicked (ui/static/call_card.js)."""
+    panel = _approval(widget)
+    widget._handle_custom_msg({"type": "decide", "action": action,
+                               "request_id": panel["request_id"], "comment": comment}, [])
 
 
 def test_allowed_call_binds_result_and_name(ip, published):
@@ -194,11 +186,10 @@ def test_approve_button_works_while_the_cell_awaits(ip, published):
                 if not view:
                     continue
                 widget = ipywidgets.widgets.widget._instances.get(view["model_id"])
-                for button in _buttons(widget, "Approve") if widget else ():
-                    # enabled before the request exists (clicks ignored); disabled once taken
-                    if not button.disabled:
-                        button.click()
-                    if button.disabled:
+                panel = _approval(widget) if widget else None
+                if panel and panel["pending"] and panel["actions"] == "buttons":
+                    _click(widget, "approve")
+                    if _approval(widget)["clicked"]:
                         clicked.set()
                         return
             time.sleep(0.3)
@@ -208,7 +199,7 @@ def test_approve_button_works_while_the_cell_awaits(ip, published):
     started = time.time()
     out = ip.run_cell("%%governed -o wired\nPrepare a wire transfer of 100 EUR to the supplier.")
     thread.join(5)
-    assert clicked.is_set(), "no enabled Approve button appeared"
+    assert clicked.is_set(), "no live card with Approve appeared"
     assert out.error_in_exec is None, out.error_in_exec
     result = ip.user_ns["wired"]
     assert result.ok and result.approval.status == "approved"
@@ -350,11 +341,9 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
             for data, _, _ in list(published):
                 view = data.get("application/vnd.jupyter.widget-view+json")
                 widget = ipywidgets.widgets.widget._instances.get(view["model_id"]) if view else None
-                buttons = _buttons(widget, "Approve") if widget else []
-                notes = [w.value for w in _all_widgets(widget)
-                         if isinstance(w, ipywidgets.HTML) and "reviewer_id" in (w.value or "")]
-                if buttons and notes:
-                    seen.update(disabled=all(b.disabled for b in buttons), note=notes[0])
+                panel = _approval(widget) if widget else None
+                if panel and "reviewer_id" in panel["note"]:
+                    seen.update(disabled=panel["actions"] == "disabled", note=panel["note"])
             time.sleep(0.1)
 
     with EmbeddedAgent(port=0, db_path=str(tmp_path / "remote.db"), policies=str(POLICIES)) as remote:

@@ -194,15 +194,19 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
                     state = content.get("data", {}).get("state", {})
                     entry = buttons.setdefault(content["comm_id"], {})
                     entry.update(state)
-            target = next((cid for cid, s in buttons.items()
-                           if s.get("_model_name") == "ButtonModel" and s.get("description") == "Approve"
-                           and not s.get("disabled")), None)
-            # The button exists before the approval is requested and ignores clicks until then:
-            # click once a second until the panel takes it (it then disables itself).
+            # The live card is one widget; its panel appears once the request is held. Click
+            # (the message the browser sends) once a second until the card takes it.
+            target = next(((cid, c["approval"]) for cid, s in buttons.items()
+                           for c in s.get("calls") or []
+                           if c.get("approval") and c["approval"]["pending"]
+                           and c["approval"]["actions"] == "buttons"
+                           and not c["approval"]["clicked"]), None)
             if target and time.time() - last_click > 1.0:
                 kc.shell_channel.send(kc.session.msg("comm_msg", {
-                    "comm_id": target,
-                    "data": {"method": "custom", "content": {"event": "click"}},
+                    "comm_id": target[0],
+                    "data": {"method": "custom", "content": {
+                        "type": "decide", "action": "approve",
+                        "request_id": target[1]["request_id"], "comment": ""}},
                 }))
                 last_click = time.time()
                 clicks += 1
@@ -212,7 +216,7 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
                     reply = shell_msg["content"]
             except queue.Empty:
                 pass
-        assert clicks, "no enabled Approve button was displayed"
+        assert clicks, "no live card with Approve was displayed"
         assert reply is not None and reply["status"] == "ok", reply
         check = _run(kc, "assert clicked.ok and clicked.approval.status == 'approved', clicked\n"
                          "assert 'self-approved' in (clicked.approval.comment or '') + "

@@ -1,17 +1,25 @@
-"""ReviewerQueue against a small fake review facade (the view's only collaborator)."""
+"""ReviewerQueue against a small fake review console (the view's only collaborator).
+
+Clicks are the messages the browser sends (ui/static/queue.js): one per click, carrying the selected
+request ids and the comment.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from ipywidgets.widgets.tests.utils import setup_test_comm, teardown_test_comm
 
-from axonflow_notebook.notebook.queue_view import ReviewerQueue, queue_rows
+from axonflow_notebook.core.records import ApprovalRequestRecord
+from axonflow_notebook.notebook.ui import ReviewerQueue, queue_text
+from axonflow_notebook.testing.inert import assert_inert, assert_inert_markdown, assert_no_math_html
 
-from test_render import XSS, assert_inert  # same directory (pytest prepends it)
+XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
+       "[click](javascript:alert(1))", "user\u202egnp.exe", "wire $2,500 plus a $30 fee",
+       "\\(\\d+\\)"]
 
 
 @pytest.fixture(autouse=True)
@@ -21,21 +29,23 @@ def comm_stubs():
     teardown_test_comm()
 
 
-def iso(delta_s: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=delta_s)).isoformat()
+def at(delta_s: float) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delta_s)
 
 
-def request(rid, query="Wire $50,000 to ACME", policy="fin-wire-transfer", severity="high"):
-    return {"request_id": rid, "original_query": query, "triggered_policy_id": policy,
-            "triggered_policy_name": None, "severity": severity, "status": "pending",
-            "created_at": iso(-125), "expires_at": iso(3600)}
+def request(rid, query="Wire $50,000 to ACME", policy="fin-wire-transfer", severity="high",
+            name="") -> ApprovalRequestRecord:
+    return ApprovalRequestRecord(
+        request_id=rid, status="pending", original_query=query, policy_id=policy,
+        policy_name=name, trigger_reason="amount", severity=severity, client_id="nb",
+        user_id=None, created_at=at(-125), expires_at=at(3600))
 
 
 class FakeConsole:
-    """Async facade: a pending list that approve/reject shrink; failures on demand."""
+    """Async console: a pending list that approve/reject shrink; failures on demand."""
 
     def __init__(self, rows, fail=()):
-        self.pending = {r["request_id"]: r for r in rows}
+        self.pending = {r.request_id: r for r in rows}
         self.decisions = []
         self.fail = set(fail)
         self.list_calls = 0
@@ -43,7 +53,7 @@ class FakeConsole:
     async def list_queue(self, status="pending", limit=50, offset=0):
         self.list_calls += 1
         items = list(self.pending.values())[offset:offset + limit]
-        return {"items": items, "total": len(self.pending)}
+        return items, len(self.pending)
 
     async def _decide(self, action, request_id, reviewer_id, reviewer_email, comment):
         if request_id in self.fail:
@@ -58,14 +68,16 @@ class FakeConsole:
         await self._decide("reject", request_id, reviewer_id, reviewer_email, comment)
 
 
-class SyncConsole(FakeConsole):
-    def list_queue(self, status="pending", limit=50, offset=0):
-        self.list_calls += 1
-        return list(self.pending.values())
+def send(queue, content):
+    """What the browser sends (a click on Approve / Reject / Refresh)."""
+    queue.widget._handle_custom_msg(content, [])
 
-    def approve(self, request_id, reviewer_id, reviewer_email, comment=""):
-        self.decisions.append(("approve", request_id, reviewer_id, reviewer_email, comment))
-        self.pending.pop(request_id, None)
+
+async def settle(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    assert condition()
 
 
 async def test_lists_pending_requests_with_preview_policy_severity_age():
@@ -74,50 +86,50 @@ async def test_lists_pending_requests_with_preview_policy_severity_age():
     queue = ReviewerQueue(console, "rita", "rita@example.com", refresh_s=60)
     await queue.refresh()
     queue.close()
-    assert len(queue.table.children) == 2
-    first = queue.table.children[0].children[1].value
-    for text in ("Wire $50,000 to ACME", "fin-wire-transfer", "high", "2m 05s", "r-1"):
-        assert text in first
-    assert "critical" in queue.table.children[1].children[1].value
-    assert "2 pending" in queue.title.value
-    assert queue.approve_button.disabled  # nothing selected yet
+    rows = queue.widget.rows
+    assert [r["request_id"] for r in rows] == ["r-1", "r-2"]
+    first = rows[0]
+    assert first["query"] == "Wire $50,000 to ACME" and first["policy"] == "fin-wire-transfer"
+    assert first["severity"] == "high" and first["severity_tone"] == "bad"
+    assert 124 <= first["age_s"] <= 130 and 3590 <= first["expires_in_s"] <= 3600
+    assert rows[1]["severity_tone"] == "bad" and "2 pending" in queue.widget.title
+    assert queue.widget.can_decide
 
 
-async def test_approve_a_selection_with_comment_then_refresh():
+async def test_a_click_approves_the_selection_with_the_full_comment():
     console = FakeConsole([request("r-1"), request("r-2"), request("r-3")])
     queue = ReviewerQueue(console, "rita", "rita@example.com", refresh_s=60)
     await queue.refresh()
-    queue._boxes["r-1"].value = True
-    queue._boxes["r-3"].value = True
-    assert not queue.approve_button.disabled
-    queue.comment.value = "ok for Q3"
-    await queue.decide("approve")
+    reset = queue.widget.reset
+    send(queue, {"type": "decide", "action": "approve", "request_ids": ["r-1", "r-3"],
+                 "comment": "ok for Q3, PO 4711 matches"})
+    await settle(lambda: len(console.decisions) == 2 and not queue.widget.busy)
     queue.close()
-    assert console.decisions == [("approve", "r-1", "rita", "rita@example.com", "ok for Q3"),
-                                 ("approve", "r-3", "rita", "rita@example.com", "ok for Q3")]
-    assert list(queue._boxes) == ["r-2"] and len(queue.table.children) == 1
-    assert "2 requests approved" in queue.status.value and queue.comment.value == ""
+    assert console.decisions == [
+        ("approve", "r-1", "rita", "rita@example.com", "ok for Q3, PO 4711 matches"),
+        ("approve", "r-3", "rita", "rita@example.com", "ok for Q3, PO 4711 matches")]
+    assert [r["request_id"] for r in queue.widget.rows] == ["r-2"]
+    assert "2 requests approved" in queue.widget.status["text"]
+    assert queue.widget.reset == reset + 1  # the browser clears its comment and selection
 
 
-async def test_reject_all_and_a_failure_is_reported():
+async def test_reject_and_a_failure_is_reported():
     console = FakeConsole([request("r-1"), request("r-2")], fail={"r-2"})
     queue = ReviewerQueue(console, "rita", "", refresh_s=60)
     await queue.refresh()
-    queue.select_all.value = True
-    await queue.decide("reject")
+    await queue.decide("reject", ["r-1", "r-2"], "")
     queue.close()
     assert [d[:2] for d in console.decisions] == [("reject", "r-1")]
-    assert "1 request rejected" in queue.status.value and "409 already decided" in queue.status.value
+    status = queue.widget.status
+    assert "1 request rejected" in status["text"] and "409 already decided" in status["text"]
+    assert status["tone"] == "bad"
 
 
-async def test_selection_survives_refresh_and_decide_runs_once_at_a_time():
+async def test_decide_runs_once_at_a_time():
     console = FakeConsole([request("r-1"), request("r-2")])
     queue = ReviewerQueue(console, "rita", "", refresh_s=60)
     await queue.refresh()
-    queue._boxes["r-2"].value = True
-    await queue.refresh()
-    assert queue.selected() == ["r-2"]
-    await asyncio.gather(queue.decide("approve"), queue.decide("approve"))
+    await asyncio.gather(queue.decide("approve", ["r-2"], ""), queue.decide("approve", ["r-2"], ""))
     queue.close()
     assert [d[1] for d in console.decisions] == ["r-2"]
 
@@ -127,7 +139,7 @@ async def test_refreshes_itself_on_the_running_loop_and_stops_on_close():
     queue = ReviewerQueue(console, "rita", "", refresh_s=0.05)
     await asyncio.sleep(0.3)
     calls = console.list_calls
-    assert calls >= 3 and len(queue.table.children) == 1
+    assert calls >= 3 and len(queue.widget.rows) == 1
     queue.close()
     await asyncio.sleep(0.2)
     assert console.list_calls == calls
@@ -137,39 +149,41 @@ async def test_click_from_a_thread_is_handed_to_the_loop():
     console = FakeConsole([request("r-1")])
     queue = ReviewerQueue(console, "rita", "", refresh_s=60)
     await queue.refresh()
-    queue._boxes["r-1"].value = True
-    await asyncio.to_thread(queue.approve_button.click)
-    for _ in range(50):
-        if console.decisions:
-            break
-        await asyncio.sleep(0.02)
+    await asyncio.to_thread(send, queue, {"type": "decide", "action": "approve",
+                                          "request_ids": ["r-1"], "comment": ""})
+    await settle(lambda: bool(console.decisions))
     queue.close()
     assert [d[1] for d in console.decisions] == ["r-1"]
 
 
-def test_sync_facade_without_a_running_loop():
-    console = SyncConsole([request("r-1")])
+def test_without_a_running_loop_clicks_run_on_the_core_loop():
+    """No kernel loop (a script): no auto-refresh, and a click runs on the core's background
+    loop, never on a thread of the queue's own."""
+    import threading
+
+    console = FakeConsole([request("r-1")])
     queue = ReviewerQueue(console, "rita", "")
-    assert queue._task is None  # no loop: no background refresh
+    assert queue._task is None
     asyncio.run(queue.refresh())
-    queue._boxes["r-1"].value = True
-    queue.approve_button.click()  # no loop: decided on a short-lived thread
+    before = {t.name for t in threading.enumerate()}
+    send(queue, {"type": "decide", "action": "approve", "request_ids": ["r-1"], "comment": "y"})
     deadline = time.monotonic() + 5
     while not console.decisions and time.monotonic() < deadline:
         time.sleep(0.02)
     assert console.decisions[0][:2] == ("approve", "r-1")
+    assert not [n for n in {t.name for t in threading.enumerate()} - before if "queue" in n]
+    queue.close()
 
 
-async def test_cannot_decide_disables_buttons_with_the_reason():
+async def test_cannot_decide_disables_the_buttons_with_the_reason():
     console = FakeConsole([request("r-1")])
     queue = ReviewerQueue(console, "rita", "", refresh_s=60, can_decide=False,
                           disabled_reason="the requester cannot approve its own request")
     await queue.refresh()
-    queue._boxes["r-1"].value = True
-    await queue.decide("approve")
+    await queue.decide("approve", ["r-1"], "")
     queue.close()
-    assert queue.approve_button.disabled and queue.reject_button.disabled
-    assert "cannot approve its own request" in queue.status.value
+    assert not queue.widget.can_decide
+    assert "cannot approve its own request" in queue.widget.status["text"]
     assert console.decisions == []
 
 
@@ -181,46 +195,67 @@ async def test_unreachable_console_is_reported():
     queue = ReviewerQueue(Down([]), "rita", "", refresh_s=60)
     await queue.refresh()
     queue.close()
-    assert "Could not load the queue" in queue.status.value and "connection refused" in queue.status.value
+    assert "Could not load the queue" in queue.widget.status["text"]
+    assert "connection refused" in queue.widget.status["text"]
 
 
-def test_queue_rows_accepts_sdk_pages_and_models():
-    class Row:
-        def __init__(self, rid):
-            self.request_id = rid
+async def test_widget_bundle_carries_the_queue_as_a_table():
+    console = FakeConsole([request("r-1", name="Wire transfers")])
+    queue = ReviewerQueue(console, "rita", "", refresh_s=60)
+    await queue.refresh()
+    data, _ = queue.widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "<table" in data["text/html"] and "Wire transfers" in data["text/html"]
+    assert "| Request |" in data["text/markdown"] and "r-1" in data["text/plain"]
+    assert "VBox(" not in data["text/plain"]
+    queue.close()
 
-        def model_dump(self):
-            return {"request_id": self.request_id}
 
-    class Page:
-        items = [Row("a"), Row("b")]
-        total = 7
+async def test_display_follows_the_rows_and_ends_as_a_snapshot(monkeypatch):
+    """Shown under its own display id: updated when the listed requests change, and replaced by
+    the static table when the queue closes."""
+    import IPython.display
 
-    assert queue_rows(Page()) == ([{"request_id": "a"}, {"request_id": "b"}], 7)
-    assert queue_rows([{"request_id": "x"}]) == ([{"request_id": "x"}], 1)
-    assert queue_rows(None) == ([], 0)
+    published = []
+
+    class Handle:
+        def update(self, data, metadata=None, raw=False):
+            published.append(("update", data))
+
+    def fake_display(data, metadata=None, raw=False, display_id=None):
+        published.append(("display", data))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    console = FakeConsole([request("r-1")])
+    queue = ReviewerQueue(console, "rita", "", refresh_s=60)
+    queue.widget._ipython_display_()
+    await queue.refresh()
+    await queue.refresh()  # same rows: no new bundle
+    console.pending["r-2"] = request("r-2")
+    await queue.refresh()
+    queue.close()
+    kinds = [k for k, _ in published]
+    assert kinds == ["display", "update", "update", "update"]
+    assert "application/vnd.jupyter.widget-view+json" not in published[-1][1]
+    assert "r-2" in published[-1][1]["text/plain"]
 
 
 @pytest.mark.parametrize("payload", XSS)
-def test_rows_are_inert(payload):
+def test_rows_and_fallback_are_inert(payload):
     queue = ReviewerQueue(FakeConsole([]), payload, "", can_decide=True)
-    queue.render([request(payload, payload, payload, payload) | {"triggered_policy_name": payload,
-                                                                  "created_at": payload}])
-    for html in [queue.title.value, queue.status.value] + \
-            [line.children[1].value for line in queue.table.children]:
-        assert_inert(html)
+    queue.render([request(payload, payload, payload, payload, payload)])
+    assert "\u202e" not in str(queue.widget.rows) + queue.widget.title
+    data, _ = queue.fallback()._repr_mimebundle_()
+    assert_inert(data["text/html"])
+    assert_no_math_html(data["text/html"])
+    assert_inert_markdown(data["text/markdown"])
+    queue.close()
 
 
-def test_sdk_queue_page_renders():
-    from axonflow.hitl import HITLApprovalRequest, HITLQueueListResponse
-
-    fields = dict(request_id="r-9", org_id="o", tenant_id="t", client_id="c",
-                  original_query="Wire it", request_type="llm_chat",
-                  triggered_policy_id="fin-wire-transfer", triggered_policy_name="Wire transfers",
-                  trigger_reason="amount", severity="high", status="pending",
-                  expires_at=iso(600), created_at=iso(-30), updated_at=iso(-30))
-    page = HITLQueueListResponse(items=[HITLApprovalRequest(**fields)], total=1, has_more=False)
-    queue = ReviewerQueue(FakeConsole([]), "rita", "")
-    queue.render(*queue_rows(page))
-    html = queue.table.children[0].children[1].value
-    assert "Wire transfers" in html and "30s" in html and ("10m 00s" in html or "9m 59s" in html)
+def test_queue_text_for_terminals():
+    text = queue_text([request("r-1"), request("r-2", "Delete rows", "sql-drop", "critical")])
+    assert text.startswith("AxonFlow: 2 pending approval requests:")
+    assert "r-1" in text and "fin-wire-transfer" in text and "critical" in text
+    assert "2m 05s" in text and "Delete rows" in text
+    assert queue_text([]) == "AxonFlow: no pending approval requests."

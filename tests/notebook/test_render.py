@@ -1,14 +1,13 @@
-"""Nothing a model, a user or a server says can become markup: XSS corpus and property tests.
+"""Nothing a model, a user or a server says can become markup or maths: XSS corpus and
+property tests.
 
-Every string field of every event goes through the live cards, the static summary (HTML and
-Markdown) and the tables; the output may contain only our own tags, no event-handler attribute,
-no `javascript:` link and no `<` that came from the input.
+Every string field of every event goes through the live card's synced state, the static summary
+(HTML and Markdown) and the tables; the output may contain only our own tags, no event-handler
+attribute, no `javascript:` link, no `<` that came from the input, and nothing MathJax would
+typeset (axonflow_notebook/testing/inert.py).
 """
 
 from __future__ import annotations
-
-import re
-from html.parser import HTMLParser
 
 import pytest
 from hypothesis import given, settings
@@ -25,19 +24,18 @@ from axonflow_notebook.core.events import (
     GovernanceSkipped,
     RedactionApplied,
 )
+from axonflow_notebook.core.records import PolicyRecord
 from axonflow_notebook.core.result import GovernedResult
-from axonflow_notebook.notebook.render import (
-    clean_text,
-    esc,
-    markdown_to_html,
-    md_esc,
-    policies_table,
-    status_table,
+from axonflow_notebook.notebook.ui import CallState, CallView, CodeCellView, policies_table, status_table
+from axonflow_notebook.notebook.ui.call_cards.response import answer_html
+from axonflow_notebook.notebook.ui.escape import clean_text, esc, md_esc
+from axonflow_notebook.notebook.ui.markdown import markdown_passthrough, markdown_to_html
+from axonflow_notebook.notebook.ui.summary import call_summary
+from axonflow_notebook.testing.inert import (
+    assert_inert,
+    assert_inert_markdown,
+    assert_no_math_html,
 )
-from axonflow_notebook.notebook.view import CallView, CodeCellView
-from axonflow_notebook.notebook.widgets.response import answer_html, markdown_passthrough
-from axonflow_notebook.notebook.widgets.state import CallState
-from axonflow_notebook.notebook.widgets.summary import call_summary
 
 XSS = [
     "<script>alert(1)</script>",
@@ -68,52 +66,9 @@ XSS = [
     "&#60;script&#62;",
     "\x00<script>\x1b[31m",
     "'; alert(1); '",
+    "wire $2,500 plus a $30 fee",
+    "pattern \\(\\d+\\) and \\\\(x\\\\) and $$x$$ \\begin{x}y\\end{x}",
 ]
-
-OUR_TAGS = {"div", "span", "p", "br", "ul", "ol", "li", "h3", "h4", "h5", "h6", "pre", "code",
-            "blockquote", "hr", "a", "strong", "em", "table", "thead", "tbody", "tr", "td", "th",
-            "details", "summary", "svg", "rect", "text", "g", "title"}
-OUR_ATTRS = {"class", "style", "href", "target", "rel", "open", "width", "height", "x", "y",
-             "viewbox", "xmlns", "fill", "role", "aria-label", "font-size", "text-anchor",
-             "colspan", "title"}
-OUR_TAG_RE = re.compile(r"</?(?:%s)(?:\s+[a-z-]+(?:=\"[^\"<>]*\")?)*\s*/?>" % "|".join(OUR_TAGS),
-                        re.I)
-
-
-class _Tags(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tags = []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, attrs))
-
-    handle_startendtag = handle_starttag
-
-
-def assert_inert(html: str) -> None:
-    assert "<script" not in html.lower()
-    for tag in re.findall(r"<[a-zA-Z][^>]*>", html):  # quoted values are data, not attributes
-        assert not re.search(r"\son\w+\s*=", re.sub(r'"[^"]*"', '""', tag)), tag
-    parser = _Tags()
-    parser.feed(html)
-    for tag, attrs in parser.tags:
-        assert tag in OUR_TAGS, (tag, html)
-        for name, value in attrs:
-            assert name in OUR_ATTRS and not name.startswith("on"), (tag, name, html)
-            if name == "href":
-                assert re.match(r"(https?:|mailto:)", value or ""), value
-            if name == "style":
-                assert "javascript" not in value.lower() and "url(" not in value.lower()
-    # Every `<` left is the start of one of our own tags.
-    assert "<" not in OUR_TAG_RE.sub("", html), OUR_TAG_RE.sub("", html)
-
-
-def assert_inert_markdown(md: str) -> None:
-    # Text inside a fenced code block is shown literally; outside it nothing may be markup.
-    outside = re.sub(r"^(`{3,}|~{3,})[^`\n]*\n.*?\n\1$", "", md, flags=re.M | re.S)
-    assert "<" not in outside, md
-    assert not re.search(r"javascript\s*:", outside, re.I), md
 
 
 @pytest.fixture(autouse=True)
@@ -148,42 +103,83 @@ def every_field_events(p: str) -> list:
     ]
 
 
+def decide(card, action, request_id, comment):
+    """What the browser sends when Approve / Reject is clicked (ui/static/call_card.js)."""
+    card._handle_custom_msg({"type": "decide", "action": action, "request_id": request_id,
+                             "comment": comment}, [])
+
+
+def card_html(view) -> list[str]:
+    """Every HTML string the live card's synced state carries."""
+    found = []
+    for call in view.widget.calls:
+        found += [call["html_top"], call["html_bottom"]]
+    return found
+
+
+def card_text(view) -> list[str]:
+    """Every plain string of the live approval panel (the browser sets them as text)."""
+    texts = []
+    for call in view.widget.calls:
+        a = call["approval"] or {}
+        texts += [call["title"], a.get("title", ""), a.get("note", "")]
+        texts += [v for row in a.get("head", []) + a.get("tail", []) for v in row]
+    return texts
+
+
 @pytest.mark.parametrize("payload", XSS)
 @pytest.mark.parametrize("fmt", ["markdown", "text", "json"])
 def test_every_live_and_static_field_is_inert(payload, fmt):
     view = CallView(prompt=payload, model=payload, backend=payload, simulated=True,
-                    actions=Actions(), fmt=fmt)
+                    actions=Actions(), fmt=fmt, describe_policy=lambda p: payload)
+    view.widget
     view.handle(DecisionMade("c", "needs_approval", (payload,), payload, payload, 1.0))
     view.handle(ApprovalRequested("c", payload, payload, payload, payload, 60.0))
-    view.approval.comment.value = payload
-    view.approval.approve_button.click()
+    decide(view.widget, "approve", payload, payload)
     for event in every_field_events(payload):
         view.handle(event)
     view.cancelled(payload)
     view.flush()
-    for html in (view.decision.value, view.approval.info.value, view.approval.note.value,
-                 view.response.value, view.audit.value):
+    for html in card_html(view):
         assert_inert(html)
+        assert_no_math_html(html)
+    assert all("\u202e" not in t for t in card_text(view))
     result = GovernedResult(text=payload, error=RuntimeError(payload))
     for event in view._events:
         result.record(event)
-    data, meta = view.summary(result)._repr_mimebundle_()
-    assert_inert(data["text/html"])
-    assert_inert_markdown(data["text/markdown"])
-    assert "\n" not in data["text/plain"] and "\u202e" not in data["text/plain"]
-    assert "\u202e" not in data["text/html"]
+    for bundle in (view.summary(result), view.fallback()):
+        data, _ = bundle._repr_mimebundle_()
+        assert_inert(data["text/html"])
+        assert_no_math_html(data["text/html"])
+        assert_inert_markdown(data["text/markdown"])
+        assert "\n" not in data["text/plain"] and "\u202e" not in data["text/plain"]
+        assert "\u202e" not in data["text/html"]
+    view.close()
 
 
 @pytest.mark.parametrize("payload", XSS)
 def test_code_cell_rows_and_summary_are_inert(payload):
     cell = CodeCellView(None)
+    cell.widget
     view = cell.call_view(prompt=payload, model=payload, backend=payload, simulated=True)
     for event in every_field_events(payload):
         view.handle(event)
-    assert all("\u202e" not in t for t in cell.rows.titles)
+    view.flush()
+    assert all("\u202e" not in c["title"] for c in cell.widget.calls)
+    for c in cell.widget.calls:
+        assert_inert(c["html_top"] + c["html_bottom"])
     data, _ = cell.summary([GovernedResult(text=payload)])._repr_mimebundle_()
     assert_inert(data["text/html"])
+    assert_no_math_html(data["text/html"])
     assert_inert_markdown(data["text/markdown"])
+    cell.close()
+
+
+def policy(payload: str, **kw) -> PolicyRecord:
+    fields = dict(id=payload, name=payload, category=payload, action="block", severity=payload,
+                  priority=1, enabled=True, pattern=payload, description=payload)
+    fields.update(kw)
+    return PolicyRecord(**fields)
 
 
 @pytest.mark.parametrize("payload", XSS)
@@ -191,11 +187,12 @@ def test_tables_are_inert(payload):
     status = {"backend": payload, "health": payload, payload: payload, "config": {"model": payload}}
     data, _ = status_table(status)._repr_mimebundle_()
     assert_inert(data["text/html"])
+    assert_no_math_html(data["text/html"])
     assert_inert_markdown(data["text/markdown"])
-    policies = [{"id": payload, "name": payload, "action": "block", "severity": payload,
-                 "description": payload}]
-    data, _ = policies_table(policies)._repr_mimebundle_()
+    data, _ = policies_table([policy(payload), policy(payload, pattern=payload * 5)],
+                             search=None)._repr_mimebundle_()
     assert_inert(data["text/html"])
+    assert_no_math_html(data["text/html"])
     assert_inert_markdown(data["text/markdown"])
 
 
@@ -209,9 +206,25 @@ def test_markdown_keeps_safe_constructs():
     assert_inert(html)
 
 
-def test_markdown_bundle_keeps_code_blocks_verbatim():
-    from axonflow_notebook.notebook.widgets.response import markdown_passthrough
+def test_markdown_is_markdown_it_with_js_default_and_no_raw_html():
+    """Tables (a js-default extension) render, raw HTML is text, images never load."""
+    html = markdown_to_html("| a | b |\n|---|--:|\n| 1 | 2 |\n\n<b>x</b> ![t](https://x/p.png)")
+    assert "<table" in html and "<th" in html and "text-align:right" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<img" not in html
+    assert_inert(html)
 
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "vbscript:msgbox(1)", "file:///etc/passwd",
+                                 "data:text/html,<script>alert(1)</script>",
+                                 "data:image/png;base64,iVBORw0KGgo=", "JaVaScRiPt:alert(1)",
+                                 "java%0ascript:alert(1)"])
+def test_refused_link_schemes_stay_text(url):
+    html = markdown_to_html(f"[click]({url}) <{url}>")
+    assert "<a" not in html and "click" in html
+    assert_inert(html)
+
+
+def test_markdown_bundle_keeps_code_blocks_verbatim():
     md = markdown_passthrough("Use:\n```python\nif a < b:\n    pass\n```\n<b>x</b> `c<d`")
     assert "```python\nif a < b:\n    pass\n```" in md
     assert "&lt;b&gt;x&lt;/b&gt;" in md and "`c&lt;d`" in md
@@ -222,6 +235,15 @@ def test_markdown_bundle_keeps_code_blocks_verbatim():
     assert "&lt;img" in markdown_passthrough("```a`b\n<img src=x onerror=alert(1)>")
     # Any fence-like line closes the raw region, even an indented one.
     assert "&lt;img" in markdown_passthrough("```\ncode\n  ```\n<img src=x onerror=alert(1)>")
+
+
+def test_dollars_and_backslashes_are_never_maths():
+    text = "wire $2,500 plus a $30 fee; pattern \\(\\d+\\)"
+    assert md_esc(text) == f"`{text}`"
+    assert markdown_passthrough(text) == f"```\n{text}\n```"
+    assert_inert_markdown(md_esc(text, in_table=True))
+    html = call_summary(CallState(prompt=text, model="m"), fmt="markdown").html
+    assert_no_math_html(html) and assert_inert(html)
 
 
 def test_javascript_links_become_text():
@@ -247,7 +269,8 @@ def test_status_table_masks_secrets():
 TRICKY = st.lists(st.sampled_from(
     ["<", ">", "&", '"', "'", "script", "onerror=", "`", "```", "*", "**", "[", "](", ")", "#",
      "- ", "1. ", "> ", "\n", " ", "javascript:", "https://x", "\u202e", "\uff1c", "/", "=",
-     "<img", "<a href=", "&lt;", "\t"]), max_size=40).map("".join)
+     "<img", "<a href=", "&lt;", "\t", "$", "$$", "\\", "\\(", "\\[", "\\begin{x}", "|",
+     "~~", "data:", "![a](", "<https://x>"]), max_size=40).map("".join)
 ANY_TEXT = st.one_of(st.text(max_size=200), TRICKY)
 
 
@@ -257,7 +280,8 @@ def test_property_html_renderers_leave_no_raw_angle_bracket(text):
     for html in (esc(text), markdown_to_html(text), answer_html(text, "text"),
                  answer_html(text, "json"), answer_html(text, "markdown")):
         assert_inert(html)
-    assert "<" not in md_esc(text)
+    assert_inert_markdown(md_esc(text))
+    assert_inert_markdown(md_esc(text, in_table=True))
     assert_inert_markdown(markdown_passthrough(text))
 
 
@@ -268,6 +292,7 @@ def test_property_static_summary_is_inert(text):
                              simulated=True)
     data, _ = call_summary(state, fmt="markdown")._repr_mimebundle_()
     assert_inert(data["text/html"])
+    assert_no_math_html(data["text/html"])
     # The answer is Markdown and passes through: a `<` may stay only inside a closed code
-    # fence, shown literally (hypothesis found the answer "```\n<", fenced and closed by us).
+    # fence or code span, shown literally.
     assert_inert_markdown(data["text/markdown"])

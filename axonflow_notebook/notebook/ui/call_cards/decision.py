@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ..render import badge, card, esc, fmt_ms, kv_table, md_esc, short
-from .state import CallState
+from typing import Any
+
+from ..escape import esc, short
+from ..format import fmt_ms
+from ..html import badge, card, kv_table
+from ..state import CallState
+from ..tables import md_rows
 
 TITLES = {
     "pending": ("Checking policies…", "mute"),
@@ -25,41 +30,45 @@ SKIP_REASONS = {
 }
 
 
-def skip_text(s) -> str:
+def skip_text(s: Any) -> str:
     reason = SKIP_REASONS.get(s.reason, s.reason)
     return f"{s.stage.replace('_', '-')}: {reason}" + (f" ({s.detail})" if s.detail else "")
 
 
-def _rows(state: CallState) -> list[tuple[str, str]]:
+def rows(state: CallState) -> list[tuple[str, str]]:
     """(label, plain text) rows; each renderer escapes them its own way."""
     d = state.decision
-    rows: list[tuple[str, str]] = []
-    if state.prompt:
-        rows.append(("Prompt", short(state.prompt, 200)))
+    out: list[tuple[str, str]] = []
+    prompt, redacted = state.sent_prompt
+    if prompt:
+        out.append(("Prompt (redacted, as sent)" if redacted else "Prompt", short(prompt, 200)))
     if d is not None and d.policies:
-        rows.append(("Policies", ", ".join(d.policies)))
-    if d is not None and d.block_reason:
-        rows.append(("Reason", d.block_reason))
+        out.append(("Policies", ", ".join(d.policies)))
+    reason = state.reason()
+    if reason:
+        out.append(("Reason", reason))
     r = state.redaction
     if r is not None:
         what = "sent redacted text to the model" if r.applied else "redaction required, not applied"
-        rows.append(("Redaction", what + (f" — {r.note}" if r.note else "")))
+        out.append(("Redaction", what + (f" — {r.note}" if r.note else "")))
     for s in state.skipped:
-        rows.append(("Skipped", skip_text(s)))
+        out.append(("Skipped", skip_text(s)))
     if state.context_id:
-        rows.append(("Context id", state.context_id))
+        out.append(("Context id", state.context_id))
     if d is not None:
-        rows.append(("Decision latency", fmt_ms(d.latency_ms)))
+        out.append(("Decision latency", fmt_ms(d.latency_ms)))
     if state.backend:
-        rows.append(("Backend", state.backend))
+        out.append(("Backend", state.backend))
     if state.model:
-        rows.append(("Model", state.model))
-    return rows
+        out.append(("Model", state.model))
+    return out
 
 
 def title(state: CallState) -> tuple[str, str]:
     kind = state.decision_kind()
     text, tone = TITLES[kind]
+    if kind == "pending" and state.phase:
+        text = f"Starting — {state.phase}"
     if kind == "needs_approval" and state.approval is not None:
         status = state.approval.status
         tone = "ok" if status == "approved" else ("mute" if status == "cancelled" else "bad")
@@ -69,18 +78,19 @@ def title(state: CallState) -> tuple[str, str]:
 
 def decision_html(state: CallState, *, tagged: bool = True) -> str:
     text, tone = title(state)
-    badges = [badge("simulated", "warn")] if state.simulated else []
+    badges = [badge("simulated", "warn")] if state.shows_simulated else []
+    if state.redaction is not None and state.redaction.applied:
+        badges.append(badge("redacted", "redact"))
     if any(s.fail_open for s in state.skipped) and state.decision_kind() != "skipped":
         badges.append(badge("fail-open", "warn"))
-    return card("decision", text, kv_table((k, esc(v)) for k, v in _rows(state)),
+    return card("decision", text, kv_table((k, esc(v)) for k, v in rows(state)),
                 tone=tone, badges=badges, tagged=tagged)
 
 
 def decision_markdown(state: CallState) -> str:
     text, _ = title(state)
-    head = f"**AxonFlow: {text}**" + (" `simulated`" if state.simulated else "")
-    rows = "\n".join(f"- {k}: {md_esc(v)}" for k, v in _rows(state))
-    return f"{head}\n\n{rows}"
+    head = f"**AxonFlow: {text}**" + (" `simulated`" if state.shows_simulated else "")
+    return f"{head}\n\n{md_rows(rows(state))}"
 
 
 def decision_line(state: CallState) -> str:
@@ -89,8 +99,9 @@ def decision_line(state: CallState) -> str:
     extra = ""
     if d is not None and d.policies:
         extra += f" [{', '.join(d.policies)}]"
-    if d is not None and d.block_reason:
-        extra += f": {short(d.block_reason, 120)}"
+    reason = state.reason()
+    if reason:
+        extra += f": {short(reason, 120)}"
     if state.decision_kind() in ("skipped", "refused"):
         s = state.skipped_at("pre_check")
         extra += f" ({SKIP_REASONS.get(s.reason, s.reason)})" if s else ""

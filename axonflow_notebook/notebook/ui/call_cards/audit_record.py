@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ..render import badge, card, esc, fmt_cost, fmt_ms, fmt_time, kv_table, md_esc
+from ..escape import esc
+from ..format import fmt_cost, fmt_ms, fmt_time
+from ..html import badge, card, kv_table
+from ..state import CallState
+from ..tables import md_rows
 from .decision import skip_text
-from .state import CallState
 
 
 def visible(state: CallState) -> bool:
@@ -12,13 +15,13 @@ def visible(state: CallState) -> bool:
         state.skipped_at("audit") is not None
 
 
-def _rows(state: CallState) -> list[tuple[str, str]]:
+def rows(state: CallState) -> list[tuple[str, str]]:
     a, f = state.audit, state.finished
-    rows = [("Audit id", (a.audit_id if a and a.audit_id else None) or "—")]
+    out = [("Audit id", (a.audit_id if a and a.audit_id else None) or "—")]
     if state.context_id:
-        rows.append(("Context id", state.context_id))
+        out.append(("Context id", state.context_id))
     if f is not None:
-        rows += [
+        out += [
             ("Model", f.model or state.model or "—"),
             ("Provider", f.provider or "—"),
             ("Tokens", f"{f.prompt_tokens} prompt + {f.completion_tokens} completion = "
@@ -27,13 +30,13 @@ def _rows(state: CallState) -> list[tuple[str, str]]:
             ("Latency", fmt_ms(f.latency_ms)),
         ]
     when = a.at if a is not None else (f.at if f is not None else None)
-    rows.append(("Time", fmt_time(when)))
+    out.append(("Time", fmt_time(when)))
     if a is not None and not a.delivered:
-        rows.append(("Delivery", "not delivered" + (f" — {a.detail}" if a.detail else "")))
+        out.append(("Delivery", "not delivered" + (f" — {a.detail}" if a.detail else "")))
     skipped = state.skipped_at("audit")
     if skipped is not None:
-        rows.append(("Skipped", skip_text(skipped)))
-    return rows
+        out.append(("Skipped", skip_text(skipped)))
+    return out
 
 
 def _tone(state: CallState) -> str:
@@ -45,11 +48,10 @@ def _tone(state: CallState) -> str:
 
 def audit_html(state: CallState, *, tagged: bool = True) -> str:
     title = "Audit record" if state.audit is not None else "Audit record — pending"
-    badges = [badge("simulated", "warn")] if state.simulated else []
-    return card("audit", title, kv_table((k, esc(v)) for k, v in _rows(state)),
+    badges = [badge("simulated", "warn")] if state.shows_simulated else []
+    return card("audit", title, kv_table((k, esc(v)) for k, v in rows(state)),
                 tone=_tone(state), badges=badges, tagged=tagged)
 
 
 def audit_markdown(state: CallState) -> str:
-    rows = "\n".join(f"- {k}: {md_esc(v)}" for k, v in _rows(state))
-    return f"**Audit record**\n\n{rows}"
+    return f"**Audit record**\n\n{md_rows(rows(state))}"

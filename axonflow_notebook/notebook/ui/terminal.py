@@ -1,4 +1,5 @@
-"""Terminal IPython: one plain line per core event (no HTML, no ANSI colour codes).
+"""Terminal IPython: one plain line per core event, and the reviewer queue as text (no HTML, no
+ANSI colour codes).
 
 Approval progress lines are meant to be rewritten in place by the caller (`\\r`), so they stay
 short and carry the whole picture (status, elapsed, remaining, polls).
@@ -6,9 +7,10 @@ short and carry the whole picture (status, elapsed, remaining, polls).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import time
+from typing import Any, Optional, Sequence
 
-from ..core.events import (
+from ...core.events import (
     ApprovalDecided,
     ApprovalProgress,
     ApprovalRequested,
@@ -20,14 +22,17 @@ from ..core.events import (
     GovernanceSkipped,
     RedactionApplied,
 )
-from .render import clean_text, fmt_cost, fmt_ms, fmt_seconds, fmt_time, short
-from .widgets.decision import SKIP_REASONS
+from ...core.records import ApprovalRequestRecord
+from .call_cards.decision import SKIP_REASONS
+from .escape import short
+from .format import fmt_cost, fmt_ms, fmt_seconds, fmt_time, parse_time
+from .tables import text_table
 
 _DECISIONS = {"approved": "allowed", "blocked": "BLOCKED", "needs_approval": "needs approval"}
 
 
 def _one(text: Any, limit: int = 200) -> str:
-    return short(clean_text(text), limit)
+    return short(text, limit)
 
 
 def render_event_text(event: Any) -> Optional[str]:
@@ -48,7 +53,10 @@ def render_event_text(event: Any) -> Optional[str]:
         return line
     if isinstance(event, RedactionApplied):
         what = "redacted text sent to the model" if event.applied else "redaction required, not applied"
-        return f"redaction: {what}" + (f" — {_one(event.note)}" if event.note else "")
+        line = f"redaction: {what}"
+        if event.applied and event.redacted_query:
+            line += f": {_one(event.redacted_query, 120)}"
+        return line + (f" — {_one(event.note)}" if event.note else "")
     if isinstance(event, ApprovalRequested):
         line = f"approval requested: {event.request_id}"
         if event.policy:
@@ -88,3 +96,27 @@ def render_event_text(event: Any) -> Optional[str]:
     if isinstance(event, CallFailed):
         return f"failed at {event.stage}: {event.error_type}: {_one(event.message, 300)}"
     return None
+
+
+def queue_text(records: Sequence[ApprovalRequestRecord], *, now: Optional[float] = None) -> str:
+    """The pending requests as a text table (decide with `%axonflow approve|reject ID`)."""
+    if not records:
+        return "AxonFlow: no pending approval requests."
+    now = time.time() if now is None else now
+    rows = []
+    for r in records:
+        created, expires = parse_time(r.created_at), parse_time(r.expires_at)
+        rows.append([
+            r.request_id,
+            r.policy_id or r.policy_name or "—",
+            r.severity or "—",
+            fmt_seconds(now - created) if created else "—",
+            fmt_seconds(expires - now) if expires else "—",
+            short(r.original_query, 60),
+        ])
+    noun = "request" if len(records) == 1 else "requests"
+    return (f"AxonFlow: {len(records)} pending approval {noun}:\n"
+            + text_table(["id", "policy", "severity", "age", "expires in", "request"], rows))
+
+
+__all__ = ["render_event_text", "queue_text"]

@@ -1,7 +1,8 @@
 """CallState: everything a call's cards show, folded from core events.
 
-Live widgets and static summaries render from this one object, so a saved notebook shows exactly
-what the live cell showed. Folding is pure and cheap; rendering is throttled separately.
+The live card and the static summary render from this one object, so a saved notebook shows
+exactly what the live cell showed. Folding is pure and cheap; pushing it to the browser is
+coalesced separately (`coalesce.py`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,15 @@ from ...core.events import (
     RedactionApplied,
 )
 
-# Events that end a stage: shown at once, never held back by the throttle.
+# Events that end a stage: shown at once, never held back by the coalescer.
 IMMEDIATE = (DecisionMade, RedactionApplied, ApprovalRequested, ApprovalDecided,
              CompletionFinished, AuditRecorded, GovernanceSkipped, CallFailed)
+# Outcomes where no answer was produced, so nothing was simulated either.
+NO_ANSWER = frozenset({"blocked", "refused", "rejected", "expired", "timeout", "cancelled",
+                       "failed", "error"})
+# `block_reason` values that only name the action: the policy's description says more.
+ACTION_WORDS = frozenset({"require_approval", "requires_approval", "needs_approval", "block",
+                          "blocked", "deny", "denied"})
 
 
 @dataclass
@@ -35,6 +42,8 @@ class CallState:
     backend: str = ""
     simulated: bool = False
     call_id: Optional[str] = None
+    phase: Optional[str] = None  # shown before the first event ("loading LiteLLM…")
+    descriptions: dict = field(default_factory=dict)  # policy id -> description ("Reason")
     decision: Optional[DecisionMade] = None
     redaction: Optional[RedactionApplied] = None
     skipped: list[GovernanceSkipped] = field(default_factory=list)
@@ -91,6 +100,14 @@ class CallState:
         return self.text if self.text is not None else "".join(self.chunks)
 
     @property
+    def sent_prompt(self) -> tuple[str, bool]:
+        """(the prompt as it went to the model, whether it is the redacted text)."""
+        r = self.redaction
+        if r is not None and r.applied and r.redacted_query is not None:
+            return r.redacted_query, True
+        return self.prompt, False
+
+    @property
     def context_id(self) -> Optional[str]:
         if self.decision and self.decision.context_id:
             return self.decision.context_id
@@ -108,11 +125,33 @@ class CallState:
                 and self.cancelled is None and self.failed is None and self.finished is None
                 and self.skipped_at("approval") is None)
 
+    @property
+    def shows_simulated(self) -> bool:
+        """The answer is (or will be) LiteLLM's mock: never for a call that got no answer."""
+        if self.finished is not None:
+            return self.finished.simulated
+        return self.simulated and self.outcome() not in NO_ANSWER
+
     def skipped_at(self, stage: str) -> Optional[GovernanceSkipped]:
         return next((s for s in self.skipped if s.stage == stage), None)
 
+    def reason(self) -> Optional[str]:
+        """Why a call was held or blocked: the policy's description, else the server's reason."""
+        d = self.decision
+        if d is None:
+            return None
+        if d.status in ("blocked", "needs_approval"):
+            for policy in d.policies:
+                text = self.descriptions.get(policy)
+                if text:
+                    return text
+        if d.block_reason and d.block_reason.strip().lower() not in ACTION_WORDS:
+            return d.block_reason
+        return None
+
     def decision_kind(self) -> str:
-        """allowed | allowed_with_warnings | redacted | blocked | needs_approval | skipped | pending"""
+        """allowed | allowed_with_warnings | redacted | blocked | needs_approval | skipped |
+        refused | pending"""
         d = self.decision
         if d is None:
             skip = self.skipped_at("pre_check")
@@ -128,7 +167,7 @@ class CallState:
         return "allowed_with_warnings" if d.policies else "allowed"
 
     def approval_times(self, now: Optional[float] = None) -> tuple[float, float]:
-        """(elapsed, remaining) seconds, advanced from the last report so the panel keeps ticking."""
+        """(elapsed, remaining) seconds, advanced from the last report."""
         now = time.time() if now is None else now
         if self.progress is not None:
             gone = max(0.0, now - self.progress.at)
@@ -148,6 +187,9 @@ class CallState:
         kind = self.decision_kind()
         if kind == "needs_approval" and self.approval is not None:
             kind = "approved"
-        if self.failed is not None and kind != "blocked":
+        if self.failed is not None and kind not in ("blocked", "refused"):
             return "failed"
         return kind
+
+
+__all__ = ["CallState", "IMMEDIATE", "NO_ANSWER"]

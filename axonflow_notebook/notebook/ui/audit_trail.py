@@ -6,96 +6,67 @@ the chart is a few inline SVG rectangles, so it reads the same in a saved notebo
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Sequence
 
-from ..core.events import CompletionFinished, GovernanceSkipped
-from .queue_view import as_dict
-from .render import (
-    FG2,
-    FONT,
-    TONES,
-    Rich,
-    badge,
-    card,
-    data_table,
-    esc,
-    fmt_cost,
-    fmt_ms,
-    fmt_time,
-    md_table,
-    parse_time,
-    short,
-    text_table,
-)
+from ...core.events import CompletionFinished, GovernanceSkipped
+from ...core.records import AuditEntry, AuditPage
+from .escape import esc, md_esc, short
+from .format import fmt_cost, fmt_ms, fmt_time, parse_time, word
+from .html import FG2, FONT, TONES, badge, card, data_table
+from .rich import Rich
+from .tables import md_table, text_table
 
 PAGE_SIZE = 20
-COLUMNS = ("Time", "Decision", "Policies", "Model", "Provider", "Tokens", "Latency", "Query", "Id")
-DECISION_TONES = {"allowed": "ok", "approved": "ok", "allow": "ok", "blocked": "bad",
-                  "block": "bad", "denied": "bad", "rejected": "bad", "redacted": "redact",
-                  "needs_approval": "info", "pending_approval": "info", "require_approval": "info",
-                  "warn": "warn", "expired": "warn"}
-_POLICY_KEYS = ("policies", "matched_policies", "triggered_policies", "policies_evaluated",
-                "policy_ids", "policy_id", "policy_name", "policy", "triggered_policy_id")
+COLUMNS = ("Time", "Decision", "Policies", "Model", "Tokens", "Cost", "Latency", "Query", "Id")
+WIDTHS = ("12%", "16%", "13%", "11%", "8%", "9%", "8%", "13%", "10%")
+DECISION_TONES = {"allowed": "ok", "approved": "ok", "blocked": "bad", "rejected": "bad",
+                  "redacted": "redact", "needs approval": "info", "pending approval": "info",
+                  "warn": "warn", "expired": "warn", "error": "bad", "failed": "bad",
+                  "allow": "ok", "block": "bad", "denied": "bad"}
+_HELD = {"needs approval", "require approval", "pending approval", "requires approval"}
 
 
-def policy_names(details: Any) -> str:
-    """A short, readable list of policy ids/names from whatever shape `policy_details` has."""
-    if details in (None, "", [], {}):
-        return ""
-    if isinstance(details, str):
-        try:
-            details = json.loads(details)
-        except ValueError:
-            return details
-    if isinstance(details, dict):
-        for key in _POLICY_KEYS:
-            if key in details:
-                return policy_names(details[key])
-        return short(json.dumps(details, default=str, ensure_ascii=False), 80)
-    if isinstance(details, (list, tuple)):
-        names = []
-        for item in details:
-            if isinstance(item, dict):
-                item = item.get("id") or item.get("policy_id") or item.get("name") or \
-                    item.get("policy_name") or ""
-            if item:
-                names.append(str(item))
-        return ", ".join(dict.fromkeys(names))
-    return str(details)
+def decision_label(entry: AuditEntry) -> str:
+    """The decision as a word; a held call says how its approval ended (approved, rejected…)."""
+    label = word(entry.decision)
+    status = word((entry.metadata or {}).get("approval_status") or "")
+    if label in _HELD and status != "—":
+        return "pending approval" if status == "pending" else status
+    return label
 
 
-def _decision(entry: dict) -> str:
-    return str(entry.get("policy_decision") or entry.get("decision") or "—")
+def _short_id(value: str) -> str:
+    return value if len(value) <= 10 else value[:8] + "…"
 
 
-def _row(entry: dict) -> list[str]:
-    tokens = entry.get("tokens_used")
-    latency = entry.get("response_time_ms") or entry.get("latency_ms")
+def _row(e: AuditEntry) -> list[str]:
     return [
-        fmt_time(entry.get("timestamp")),
-        _decision(entry),
-        policy_names(entry.get("policy_details")) or policy_names(entry.get("policy_violations")),
-        str(entry.get("model") or "—"),
-        str(entry.get("provider") or "—"),
-        "—" if tokens is None else str(tokens),
-        fmt_ms(latency) if isinstance(latency, (int, float)) else "—",
-        short(entry.get("query") or entry.get("query_summary") or "", 70),
-        short(entry.get("id", ""), 14),
+        fmt_time(e.timestamp),
+        decision_label(e),
+        ", ".join(e.policies) or "—",
+        e.model or "—",
+        str(e.total_tokens) if e.total_tokens else "—",
+        fmt_cost(e.cost_usd),
+        fmt_ms(e.latency_ms),
+        short(e.query_preview or "", 70) or "—",
+        e.id,
     ]
 
 
 def _html_rows(rows: Iterable[list[str]]) -> Iterable[list[str]]:
     for r in rows:
         cells = [esc(c) for c in r]
-        cells[1] = badge(r[1], DECISION_TONES.get(r[1].lower(), "mute"))
+        cells[1] = badge(r[1], DECISION_TONES.get(r[1], "mute"))
+        cells[8] = (f'<span title="{esc(r[8])}" style="display:block;overflow:hidden;'
+                    f'text-overflow:ellipsis;white-space:nowrap;'
+                    f'font-family:var(--jp-code-font-family,monospace)">{esc(_short_id(r[8]))}</span>')
         yield cells
 
 
 def kernel_stats(results: Sequence[Any]) -> dict:
     """Calls, blocked, approvals, tokens and cost for this kernel's governed calls."""
-    stats = Counter()
+    stats: Counter = Counter()
     cost, has_cost = 0.0, False
     outcomes: Counter = Counter()
     for result in results:
@@ -147,7 +118,7 @@ def bar_chart(counts: dict, title: str) -> str:
     for i, (label, value) in enumerate(items):
         y = 20 + i * row_h
         width = max(2, round(bar_w * value / top))
-        color = TONES[DECISION_TONES.get(label.lower(), "mute")]
+        color = TONES[DECISION_TONES.get(word(label), "mute")]
         parts.append(f'<text x="0" y="{y + 12}" font-size="12" fill="currentColor">'
                      f"{esc(short(label, 18))}</text>")
         parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{width}" height="{row_h - 5}" '
@@ -169,38 +140,40 @@ def _stats_line(stats: dict) -> str:
     return ", ".join(bits)
 
 
-def audit_trail(entries: Sequence[Any], total: Optional[int], kernel_results: Sequence[Any]) -> Rich:
+def audit_trail(page: AuditPage, kernel_results: Sequence[Any]) -> Rich:
     """The audit trail (newest first, paged) and a summary of this kernel's governed calls."""
-    rows_in = [as_dict(e) for e in entries or []]
-    rows_in.sort(key=lambda e: parse_time(e.get("timestamp")) or 0.0, reverse=True)
-    rows = [_row(e) for e in rows_in]
-    total = total if total is not None else len(rows)
+    entries = sorted(page.entries, key=lambda e: parse_time(e.timestamp) or 0.0, reverse=True)
+    rows = [_row(e) for e in entries]
+    total = max(page.total, len(rows))
     stats = kernel_stats(kernel_results or [])
     noun = "entry" if total == 1 else "entries"
     head = f"{len(rows)} of {total} audit {noun}" if total > len(rows) else f"{total} audit {noun}"
 
     pages = [rows[i:i + PAGE_SIZE] for i in range(0, len(rows), PAGE_SIZE)] or [[]]
     tables = []
-    for n, page in enumerate(pages):
-        table = data_table(COLUMNS, _html_rows(page)) if page else \
+    for n, chunk in enumerate(pages):
+        table = data_table(COLUMNS, _html_rows(chunk), widths=WIDTHS) if chunk else \
             f'<div style="color:{FG2}">No audit entries.</div>'
         if n == 0:
             tables.append(table)
         else:
             first = n * PAGE_SIZE + 1
             tables.append(f'<details style="margin:2px 0"><summary style="cursor:pointer">'
-                          f"Page {n + 1} (entries {first}–{first + len(page) - 1})</summary>"
+                          f"Page {n + 1} (entries {first}–{first + len(chunk) - 1})</summary>"
                           f"{table}</details>")
-    decisions = Counter(_decision(e) for e in rows_in)
+    decisions = Counter(r[1] for r in rows)
     charts = bar_chart(dict(decisions), "Audit entries by decision")
     if stats.get("outcomes"):
         charts += bar_chart(stats["outcomes"], "This kernel's calls")
     summary = (f'<div style="margin:2px 0 6px">This kernel: {esc(_stats_line(stats))}</div>'
                f'<div style="display:flex;gap:24px;flex-wrap:wrap">{charts}</div>')
-    body = summary + "".join(tables)
-    html_ = card("audit-trail", f"AxonFlow audit trail — {head}", body, tone="info")
-    md = (f"**AxonFlow audit trail — {head}**\n\nThis kernel: {_stats_line(stats)}\n\n"
+    html = card("audit-trail", f"AxonFlow audit trail — {head}", summary + "".join(tables),
+                tone="info")
+    md = (f"**AxonFlow audit trail — {head}**\n\nThis kernel: {md_esc(_stats_line(stats))}\n\n"
           + md_table(COLUMNS, rows[:PAGE_SIZE * 5]))
     plain = (f"AxonFlow audit trail — {head}; this kernel: {_stats_line(stats)}\n"
              + text_table(COLUMNS, rows[:PAGE_SIZE]))
-    return Rich(html_, md, plain, {"axonflow": {"audit_entries": len(rows), "audit_total": total}})
+    return Rich(html, md, plain, {"axonflow": {"audit_entries": len(rows), "audit_total": total}})
+
+
+__all__ = ["audit_trail", "kernel_stats", "bar_chart", "decision_label"]

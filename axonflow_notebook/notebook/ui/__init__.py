@@ -1,0 +1,51 @@
+"""The notebook's UI: escaping, Markdown, formatting, cards, live views and static summaries.
+
+Everything the calls layer needs is importable from here. Names load lazily (PEP 562), so
+`%load_ext` imports none of markdown-it, ipywidgets or anywidget until a view is drawn.
+
+Modules, one job each: `escape` (HTML/Markdown escaping, no maths), `markdown` (model Markdown
+via markdown-it-py), `format` (durations, times, costs, enum words), `html` (badges, cards,
+tables), `tables` (Markdown and text tables), `rich` (static bundles), `state` (the fold of core
+events), `call_cards/` (decision, approval, response, audit cards), `summary` (static summaries),
+`coalesce` (the one redraw limiter), `live_widget` + `static/*.js` (the anywidget models),
+`call_view`, `code_view`, `queue` (live views), `status`, `policies`, `audit_trail`, `journal`
+(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CallView": "call_view",
+    "ApprovalActions": "call_view",
+    "CodeCellView": "code_view",
+    "ReviewerQueue": "queue",
+    "Rich": "rich",
+    "CallState": "state",
+    "status_table": "status",
+    "policies_table": "policies",
+    "audit_trail": "audit_trail",
+    "journal_table": "journal",
+    "render_event_text": "terminal",
+    "queue_text": "terminal",
+    "compact_row": "summary",
+    "call_summary": "summary",
+    "handle_summary": "handle_view",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

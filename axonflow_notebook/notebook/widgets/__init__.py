@@ -1,1 +1,0 @@
-"""The cards of a governed call, each a pure `state -> HTML` function plus a small widget."""
