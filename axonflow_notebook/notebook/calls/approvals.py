@@ -3,21 +3,30 @@
 A click may be handled on a subshell thread (JupyterLab + ipykernel 7.0-7.3) or on the kernel
 loop, so `approve`/`reject` only hand the work to a short-lived thread that calls the core's review
 console. The waiting call notices the decision through the core's HITL polling, which is also how
-decisions made in the reviewer queue or AxonFlow's console arrive.
+decisions made in the reviewer queue, `%axonflow approve` or AxonFlow's console arrive.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+from .sync import resolve
 
 log = logging.getLogger(__name__)
 
 DEV_LABEL = "self-approved, development mode"
 WHERE_TO_APPROVE = "Approve in the reviewer queue (%axonflow queue) or AxonFlow's console"
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """The reviewer identity configured in this notebook (empty: none)."""
+
+    id: str = ""
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -31,32 +40,32 @@ class Decider:
     reason: Optional[str] = None
 
 
-def decider_for(*, dev_mode: bool, requester: str, reviewer_id: str, reviewer_email: str) -> Decider:
-    """Development mode: the notebook user self-approves. Otherwise only a configured reviewer
-    who is not the requester itself."""
+def decider_for(*, dev_mode: bool, requester: Optional[str], reviewer: Reviewer) -> Decider:
+    """Development mode: the notebook user self-approves. Otherwise only a configured reviewer,
+    and, for this notebook's own requests (`requester` given), not the requester itself."""
     if dev_mode:
         return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})",
-                       reviewer_email or "notebook-user@localhost")
-    if not reviewer_id:
+                       reviewer.email or "notebook-user@localhost")
+    if not reviewer.id:
         return Decider(
             False, "", reason=f"{WHERE_TO_APPROVE}: only a configured reviewer may approve here "
-            "(%config GovernedMagics.reviewer_id)"
+            "(%axonflow connect URL --reviewer ID, or %config GovernedMagics.reviewer_id)"
         )
-    if reviewer_id == requester:
+    if requester is not None and reviewer.id == requester:
         return Decider(
             False, "", reason=f"{WHERE_TO_APPROVE}: the requester ({requester}) cannot approve "
             "its own request"
         )
-    return Decider(True, f"reviewer {reviewer_id}", reviewer_id,
-                   reviewer_email or f"{reviewer_id}@localhost")
+    return Decider(True, f"reviewer {reviewer.id}", reviewer.id,
+                   reviewer.email or f"{reviewer.id}@localhost")
 
 
 def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Optional[tuple]) -> Optional[str]:
     """Why a click could not reach this kernel while the cell waits (None: it can).
 
-    ipykernel >= 7.4 handles comm messages while a cell awaits on the kernel loop
-    (jupyter-notes §2.6); a cell blocked in sync code never receives them. A background call
-    waits after the cell has returned, so the kernel is idle and clicks arrive everywhere.
+    ipykernel >= 7.4 handles comm messages while a cell awaits on the kernel loop; a cell blocked
+    in sync code never receives them. A background call waits after the cell has returned, so the
+    kernel is idle and clicks arrive everywhere.
     """
     if background:
         return None
@@ -68,10 +77,23 @@ def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Op
     return None
 
 
-class NotebookApprovals:
-    """The `ApprovalActions` the views call when Approve / Reject is clicked."""
+def send_decision(console: Any, decider: Decider, action: str, request_id: str, comment: str) -> None:
+    """Approve or reject `request_id` through `console` as `decider` (blocking)."""
+    text = comment.strip()
+    if decider.label == DEV_LABEL:
+        text = f"{text} ({DEV_LABEL})" if text else DEV_LABEL
+    resolve(getattr(console, action)(request_id, reviewer_id=decider.reviewer_id,
+                                     reviewer_email=decider.reviewer_email, comment=text))
 
-    def __init__(self, console: Any, decider: Decider, unavailable: Optional[str] = None) -> None:
+
+class NotebookApprovals:
+    """The `ApprovalActions` the views call when Approve / Reject is clicked.
+
+    `console` is called only when a click is sent, so a card can be shown before the backend
+    has started (the first cell of a kernel)."""
+
+    def __init__(self, console: Callable[[], Any], decider: Decider,
+                 unavailable: Optional[str] = None) -> None:
         self._console = console
         self._decider = decider
         self.can_decide = decider.can_decide and unavailable is None
@@ -94,43 +116,14 @@ class NotebookApprovals:
             if request_id in self._decided:
                 return
             self._decided.add(request_id)
-        thread = threading.Thread(
-            target=self._send, args=(action, request_id, comment),
-            name=f"axonflow-{action}", daemon=True,
-        )
-        thread.start()
+        threading.Thread(target=self._send, args=(action, request_id, comment),
+                         name=f"axonflow-{action}", daemon=True).start()
 
     def _send(self, action: str, request_id: str, comment: str) -> None:
-        d = self._decider
-        text = comment.strip()
-        if d.label == DEV_LABEL:
-            text = f"{text} ({DEV_LABEL})" if text else DEV_LABEL
         try:
-            outcome = getattr(self._console, action)(
-                request_id, reviewer_id=d.reviewer_id, reviewer_email=d.reviewer_email,
-                comment=text,
-            )
-            if inspect.isawaitable(outcome):
-                resolve(outcome)
+            send_decision(self._console(), self._decider, action, request_id, comment)
         except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
             log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
             self.errors.append(exc)
             with self._lock:
                 self._decided.discard(request_id)
-
-
-def resolve(value: Any) -> Any:
-    """The value of a console call, awaited on the core's bridge loop when it is a coroutine.
-
-    The bridge owns a long-lived event loop (and SDK client) on its own thread, so this works
-    from a sync magic on the kernel loop, from a click handler and from worker threads alike.
-    """
-    if not inspect.isawaitable(value):
-        return value
-    from ..core.bridge import get_bridge
-
-    return get_bridge().run(_awaited(value))
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
