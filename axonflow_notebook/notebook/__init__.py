@@ -53,4 +53,4 @@ def unload_ipython_extension(ipython: Any) -> None:
         del manager.registry[type(magics).__name__]
     if magics in ipython.configurables:
         ipython.configurables.remove(magics)
-    magics.runtime.close()
+    magics.close()

@@ -21,7 +21,6 @@ from IPython.core.magic import (
 from traitlets import observe
 
 from .args import CallOptions, governed_arguments, parse_call_options
-from .calls.runtime import NotebookRuntime
 from .settings import SECRET_TRAITS, GovernedSettings
 from .subcommands import run_subcommand, usage
 from .transformers import is_terminal
@@ -38,14 +37,29 @@ class GovernedMagics(Magics, GovernedSettings):
     says so, and audited."""
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        self._runtime: Any = None
         super().__init__(shell=shell, **kwargs)
         self._mask_config_secrets()  # secrets set in ipython_config.py
-        self.runtime = NotebookRuntime(self.backend_settings())
+
+    @property
+    def runtime(self) -> Any:
+        """This kernel's backend, journal and results (calls/runtime.py), made on first use."""
+        if self._runtime is None:
+            from .calls.runtime import NotebookRuntime
+
+            self._runtime = NotebookRuntime(self.backend_settings())
+        return self._runtime
+
+    def close(self) -> None:
+        """Close what the extension opened in this kernel (`%unload_ext`)."""
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            runtime.close()
 
     @observe(*_BACKEND_TRAITS)
     def _backend_settings_changed(self, change: Any) -> None:
         """Applies from the next call on (calls/holder.py says how each change is applied)."""
-        runtime = getattr(self, "runtime", None)
+        runtime = getattr(self, "_runtime", None)
         if runtime is not None:
             runtime.backends.configure(self.backend_settings())
 
@@ -73,6 +87,7 @@ class GovernedMagics(Magics, GovernedSettings):
     def _prepare(self, line: str, cell: Optional[str], *, awaiting: bool,
                  local_ns: Optional[dict] = None) -> tuple[CallOptions, Any]:
         """Parse, check and build the call; nothing is shown or sent yet."""
+        from .calls.approvals import DeciderRule, Reviewer
         from .calls.context import CallContext, RequestOptions, ResultBinding, ViewKind
         from .calls.simulation import Simulation
 
@@ -90,14 +105,13 @@ class GovernedMagics(Magics, GovernedSettings):
         view = (ViewKind.TERMINAL if terminal else
                 ViewKind.ROW if cell is None and not awaiting and not opts.background else
                 ViewKind.CARD)
-        plan = self.runtime.backends.plan()
         ctx = CallContext(
             model=opts.model or self.effective_model(),
             simulation=Simulation(opts.simulate, self.simulate),
             user_token=self._user_token(opts),
             backend=self.runtime,
-            backend_label=plan.label,
-            decider=self._decider(plan.local, plan.client_id),
+            backend_label=self._backend_label(),
+            decider=DeciderRule(Reviewer(self.reviewer_id, self.reviewer_email)),
             fmt=opts.fmt,
             binding=ResultBinding(self.shell.user_ns, opts.out, self.runtime.session),
             view=view,
@@ -128,11 +142,10 @@ class GovernedMagics(Magics, GovernedSettings):
             return as_secret(opts.user_token)
         return self.user_token
 
-    def _decider(self, local: bool, requester: Optional[str]) -> Any:
-        from .calls.approvals import Reviewer, decider_for
-
-        return decider_for(dev_mode=local, requester=requester,
-                           reviewer=Reviewer(self.reviewer_id, self.reviewer_email))
+    def _backend_label(self) -> str:
+        """What the card names before AxonFlow's first answer names the endpoint itself."""
+        started = self.runtime.backends.started
+        return started.label if started is not None else (self.endpoint or "AxonFlow")
 
     def _clicks_unavailable(self, opts: CallOptions, *, awaiting: bool) -> Optional[str]:
         from .calls.approvals import clicks_unavailable_reason

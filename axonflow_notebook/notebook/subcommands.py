@@ -86,10 +86,10 @@ def run_subcommand(magics: Any, line: str) -> Any:
 
 def _decider(magics: Any, backend: Any) -> Any:
     """Who decides from this notebook on requests of any client (the reviewer queue, approve)."""
-    from .calls.approvals import Reviewer, decider_for
+    from .calls.approvals import DeciderRule, Reviewer
 
-    return decider_for(dev_mode=backend.local, requester=None,
-                       reviewer=Reviewer(magics.reviewer_id, magics.reviewer_email))
+    rule = DeciderRule(Reviewer(magics.reviewer_id, magics.reviewer_email))
+    return rule.for_backend(backend, own_requests=False)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -14,11 +14,12 @@ def start_agent(db_path: Any, *, policies: Optional[Any] = None, port: int = 0, 
     secret when the agent requires one, else anything)."""
     from axonflow_notebook.agent import EmbeddedAgent
 
+    secret = kwargs.pop("secret", TEST_SECRET)
     if "secret" in inspect.signature(EmbeddedAgent).parameters and "auth" not in kwargs:
-        kwargs.setdefault("secret", TEST_SECRET)
+        kwargs["secret"] = secret  # agents that require one (the default) get this one
     agent = EmbeddedAgent(port=port, db_path=str(db_path),
                           policies=str(policies) if policies else None, **kwargs).start()
-    agent.test_secret = kwargs.get("secret") or TEST_SECRET
+    agent.test_secret = secret
     return agent
 
 

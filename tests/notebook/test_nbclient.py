@@ -1,10 +1,11 @@
-"""Headless notebooks and a kernel-level click, against a real embedded agent.
+"""Headless notebooks and kernel-level behaviour, against a real embedded agent.
 
 * One notebook (nbclient) walks every outcome in order, the way "Run All" would: allowed, blocked,
-  redacted, approved and rejected by a reviewer outside the kernel, timed out, code mode,
-  streaming, `--background` then `await`.
+  redacted, approved and rejected by a reviewer outside the kernel, timed out, code mode (its last
+  expression shown), streaming, `--background` then `await`.
 * A jupyter_client kernel runs a cell that waits for an approval and receives the Approve
-  button's comm_msg while it waits (ipykernel >= 7.4 and an awaiting cell: jupyter-notes §2.6).
+  button's comm_msg while it waits (ipykernel >= 7.4 and an awaiting cell).
+* The first governed cell of a fresh kernel shows its card before LiteLLM is loaded.
 """
 
 from __future__ import annotations
@@ -20,33 +21,24 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from axonflow_notebook.testing.agents import start_agent
+from axonflow_notebook.testing.kernels import kernel_env, run, start_kernel, stop_kernel
+
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
 SECRET = "nb-secret-never-shown-42"
-_SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
 
 
 def _kernel_env(tmp_path: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update(
-        AXONFLOW_TELEMETRY="off",
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        AXONFLOW_POLICIES=str(POLICIES),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        IPYTHONDIR=str(tmp_path / "ipython"),
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    return kernel_env(tmp_path, AXONFLOW_POLICIES=str(POLICIES), **extra)
 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory):
-    from axonflow_notebook.agent import EmbeddedAgent
-
     db = tmp_path_factory.mktemp("agent") / "agent.sqlite3"
-    with EmbeddedAgent(port=0, db_path=str(db), policies=str(POLICIES)) as running:
-        yield running
+    running = start_agent(db, policies=POLICIES, secret=SECRET)
+    yield running
+    running.stop()
 
 
 def _reviewer(agent_url: str, stop: threading.Event, decided: list) -> None:
@@ -60,7 +52,7 @@ def _reviewer(agent_url: str, stop: threading.Event, decided: list) -> None:
     async def main() -> None:
         review = HITLReviewInput(reviewer_id="alice", reviewer_email="alice@example.com",
                                  comment="decided by the test reviewer")
-        async with AxonFlow(endpoint=agent_url, client_id="reviewer-tests") as sdk:
+        async with AxonFlow(endpoint=agent_url, client_id="reviewer-tests", client_secret=SECRET) as sdk:
             while not stop.is_set():
                 page = await sdk.list_hitl_queue(HITLQueueListOptions(status="pending"))
                 for item in page.items:
@@ -109,6 +101,10 @@ def _cells() -> list:
              "    denied = exc"),
         code("assert len(calls) == 2 and 'project-nightingale' in denied.policies\n"
              "assert (litellm.completion, litellm.acompletion) == original"),
+        code("%%governed --code\n"
+             "import pandas as pd\n"
+             "df = pd.DataFrame({'shown': [1, 2, 3, 4]})\n"
+             "df.tail(3)"),
         code("%%governed --stream -o streamed\nCount to three."),
         code("assert streamed.ok and streamed.text"),
         code("%%governed --background -o bg\nName a colour."),
@@ -153,26 +149,20 @@ def test_notebook_runs_every_outcome_in_order(agent, tmp_path):
     assert 1 <= len(errors[0].traceback) <= 2
     assert "project-nightingale" in "\n".join(errors[0].traceback).lower()
 
-
-def _start_kernel(env: dict):
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    return km, kc
+    tail = next(c for c in nb.cells if "df.tail(3)" in c.source)
+    results = [o for o in tail.outputs if o.output_type == "execute_result"]
+    assert len(results) == 1, tail.outputs  # the cell's value, as a normal cell shows it
+    assert "shown" in results[0].data["text/plain"] and "<table" in results[0].data["text/html"]
 
 
-def _run(kc, code: str, timeout: float = 120) -> dict:
-    reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
-    return reply["content"]
+_start_kernel = start_kernel
+_run = run
 
 
 def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
     """The cell awaits the approval; the Approve button's comm_msg is handled mid-wait."""
-    km, kc = _start_kernel(_kernel_env(tmp_path))
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
     try:
         setup = _run(kc, "%load_ext axonflow_notebook\n"
                          "%config GovernedMagics.approval_poll_interval_seconds = 0.2\n"
@@ -219,12 +209,12 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
                          "(clicked.approval.reviewer or ''), clicked.approval")
         assert check["status"] == "ok", check
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc, env)
 
 
 def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
-    km, kc = _start_kernel(_kernel_env(tmp_path))
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
     try:
         assert _run(kc, "%load_ext axonflow_notebook\n"
                         "%config GovernedMagics.approval_poll_interval_seconds = 0.2")["status"] == "ok"
@@ -263,5 +253,42 @@ def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
         assert "cancel" in " ".join(texts[-50:]).lower()
         assert _run(kc, "assert waiting.error is not None")["status"] == "ok"
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc, env)
+
+
+def test_first_governed_cell_shows_its_card_before_litellm_is_loaded(tmp_path):
+    """The card appears at once ("loading LiteLLM…"); LiteLLM (seconds) loads off the kernel's
+    loop and the call goes on when it is ready. bench/bench_first_cell.py measures the time."""
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
+    try:
+        assert _run(kc, "%load_ext axonflow_notebook")["status"] == "ok"
+        started = time.monotonic()
+        msg_id = kc.execute("%%governed -o first\nSay hello.")
+        shown_at, reply, texts = None, None, []
+        while reply is None and time.monotonic() - started < 120:
+            try:
+                msg = kc.get_iopub_msg(timeout=0.05)
+                texts.append(json.dumps(msg["content"], default=str))
+                if (shown_at is None and msg["msg_type"] == "display_data"
+                        and msg["parent_header"].get("msg_id") == msg_id):
+                    shown_at = time.monotonic()
+            except queue.Empty:
+                pass
+            try:
+                shell_msg = kc.get_shell_msg(timeout=0.01)
+                if shell_msg["parent_header"].get("msg_id") == msg_id:
+                    reply = shell_msg["content"]
+                    done_at = time.monotonic()
+            except queue.Empty:
+                pass
+        assert reply is not None and reply["status"] == "ok", reply
+        assert shown_at is not None, "the cell displayed nothing"
+        assert "loading LiteLLM" in " ".join(texts), "the card did not say it was loading LiteLLM"
+        # headroom for a shared machine; the budget (0.3 s) is the benchmark's
+        assert shown_at - started < 2.0, shown_at - started
+        assert done_at - shown_at > 0.5, "LiteLLM was already loaded: nothing was measured"
+        check = _run(kc, "import sys\nassert first.ok, first\nassert 'litellm' in sys.modules")
+        assert check["status"] == "ok", check
+    finally:
+        stop_kernel(km, kc, env)

@@ -30,6 +30,19 @@ class Reviewer:
 
 
 @dataclass(frozen=True)
+class DeciderRule:
+    """How this notebook decides, whatever the backend turns out to be: the magic knows the
+    reviewer identity, the backend says whether it is the local agent and who the requester is."""
+
+    reviewer: Reviewer = Reviewer()
+
+    def for_backend(self, backend: Any, *, own_requests: bool = True) -> "Decider":
+        return decider_for(dev_mode=backend.local,
+                           requester=backend.client_id if own_requests else None,
+                           reviewer=self.reviewer)
+
+
+@dataclass(frozen=True)
 class Decider:
     """Who this notebook decides as, or why it may not decide."""
 
@@ -89,19 +102,37 @@ def send_decision(console: Any, decider: Decider, action: str, request_id: str, 
 class NotebookApprovals:
     """The `ApprovalActions` the views call when Approve / Reject is clicked.
 
-    `console` is called only when a click is sent, so a card can be shown before the backend
-    has started (the first cell of a kernel)."""
+    Who decides depends on the backend (the local agent or a real AxonFlow), so `decider` and
+    `console` are only called once a view asks (when an approval request arrives, or a click is
+    sent): a card can be shown before the backend has started (the first cell of a kernel)."""
 
-    def __init__(self, console: Callable[[], Any], decider: Decider,
+    def __init__(self, console: Callable[[], Any], decider: Callable[[], Decider],
                  unavailable: Optional[str] = None) -> None:
         self._console = console
-        self._decider = decider
-        self.can_decide = decider.can_decide and unavailable is None
-        self.disabled_reason = None if self.can_decide else (unavailable or decider.reason)
-        self.decider_label = decider.label
+        self._decider_source = decider
+        self._decider: Optional[Decider] = None
+        self._unavailable = unavailable
         self._decided: set[str] = set()
         self._lock = threading.Lock()
         self.errors: list[BaseException] = []
+
+    @property
+    def decider(self) -> Decider:
+        if self._decider is None:
+            self._decider = self._decider_source()
+        return self._decider
+
+    @property
+    def can_decide(self) -> bool:
+        return self._unavailable is None and self.decider.can_decide
+
+    @property
+    def disabled_reason(self) -> Optional[str]:
+        return None if self.can_decide else (self._unavailable or self.decider.reason)
+
+    @property
+    def decider_label(self) -> str:
+        return self.decider.label
 
     def approve(self, request_id: str, comment: str) -> None:
         self._submit("approve", request_id, comment)
@@ -121,7 +152,7 @@ class NotebookApprovals:
 
     def _send(self, action: str, request_id: str, comment: str) -> None:
         try:
-            send_decision(self._console(), self._decider, action, request_id, comment)
+            send_decision(self._console(), self.decider, action, request_id, comment)
         except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
             log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
             self.errors.append(exc)

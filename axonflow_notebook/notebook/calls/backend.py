@@ -9,7 +9,6 @@ awaits it (see holder.py).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections import ChainMap
 from dataclasses import dataclass, field
@@ -231,6 +230,8 @@ def close_quietly(objects: tuple) -> None:
     close a client bound to it: from a cell (on the kernel loop) that would deadlock, so there
     the async `aclose()` is scheduled on the loop instead.
     """
+    import asyncio
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, MutableMapping, Optional, Protocol
 
-from .approvals import Decider, NotebookApprovals
+from .approvals import DeciderRule, NotebookApprovals
 from .backend import Backend
 from .runtime import KernelResults
 from .simulation import Simulation
@@ -65,7 +65,7 @@ class CallContext:
     user_token: Optional[Any]  # a pydantic SecretStr; None: the core's default user token
     backend: BackendSource
     backend_label: str  # shown until AxonFlow's decision names the endpoint
-    decider: Decider
+    decider: DeciderRule
     fmt: str
     binding: ResultBinding
     view: ViewKind
@@ -75,7 +75,8 @@ class CallContext:
     no_raise: bool = False
 
     def approvals(self) -> NotebookApprovals:
-        return NotebookApprovals(lambda: self.backend.backend().approval_console(), self.decider,
+        return NotebookApprovals(lambda: self.backend.backend().approval_console(),
+                                 lambda: self.decider.for_backend(self.backend.backend()),
                                  self.clicks_unavailable)
 
     def token(self) -> Optional[str]:

@@ -9,7 +9,6 @@ queue, keeps working with the console it was given.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass
 from typing import Callable, List, Optional
@@ -92,6 +91,8 @@ class BackendHolder:
 
     async def aget(self) -> Backend:
         """`get()` without blocking the running loop (the first cell of a kernel)."""
+        import asyncio
+
         backend = self._backend
         if backend is not None and not self._policies_pending:
             return backend

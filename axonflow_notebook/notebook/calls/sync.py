@@ -6,10 +6,11 @@ magic on the kernel's loop, from a click handler and from worker threads alike.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
-from typing import Any, Coroutine
+from typing import TYPE_CHECKING, Any, Coroutine
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 
 def _core_loop() -> Any:
@@ -31,6 +32,8 @@ def resolve(value: Any) -> Any:
 
 def submit(coro: Coroutine[Any, Any, Any]) -> "concurrent.futures.Future[Any]":
     """Start `coro` on the core's loop; its future at once (cancel() cancels the coroutine)."""
+    import asyncio
+
     loop = _core_loop()
     if hasattr(loop, "submit"):
         return loop.submit(coro)

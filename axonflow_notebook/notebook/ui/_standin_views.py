@@ -9,7 +9,17 @@ from typing import Any, Callable, Optional
 
 from ..render import FONT, esc
 from ..view import CallView as _CallView
+from ..widgets.approval import WHERE_TO_APPROVE, _note
 from ..view import CodeCellView as _CodeCellView
+
+
+class _Undecided:
+    """What today's approval panel is given at first: it asks `can_decide` when it is built,
+    and the calls layer knows who decides only once the backend has started."""
+
+    can_decide = True
+    disabled_reason = None
+    decider_label = ""
 
 
 class CallView(_CallView):
@@ -17,8 +27,18 @@ class CallView(_CallView):
                  fmt: str = "markdown", describe_policy: Optional[Callable[[str], Optional[str]]] = None
                  ) -> None:
         super().__init__(prompt=prompt, model=model, backend=backend, simulated=simulated,
-                         actions=actions, fmt=fmt)
+                         actions=_Undecided() if actions is not None else None, fmt=fmt)
+        self._actions = actions
         self.describe_policy = describe_policy
+
+    def handle(self, event: Any) -> None:
+        panel = self.approval
+        if isinstance(panel._actions, _Undecided) and type(event).__name__ == "ApprovalRequested":
+            panel._actions = self._actions  # who decides is known now: the request came from it
+            if not self._actions.can_decide:
+                panel._disable()
+                panel.note.value = _note(self._actions.disabled_reason or WHERE_TO_APPROVE)
+        super().handle(event)
 
     def starting(self, text: str) -> None:
         """A phase line before the first event ("loading LiteLLM…")."""
