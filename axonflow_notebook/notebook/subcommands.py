@@ -28,6 +28,7 @@ class Subcommand:
 
     def parser(self) -> MagicArgumentParser:
         parser = MagicArgumentParser(prog=f"%axonflow {self.name}", description=self.summary)
+        parser.allow_abbrev = False  # `--secret` must not pass for `--secret-env`
         for args, kwargs in self.arguments:
             parser.add_argument(*args, **kwargs)
         return parser
@@ -228,32 +229,39 @@ for _action, _summary in (("approve", "approve a held request (as this notebook'
                 help="environment variable holding the credential (else you are asked for it; "
                      "never on the magic line)"))
 def connect(magics: Any, args: Any) -> Any:
-    from .calls.sync import resolve
+    from dataclasses import replace
 
-    secret = _credential(magics, args)
-    before = {name: getattr(magics, name) for name in _CONNECT_TRAITS}
+    from .calls.approvals import Reviewer
+    from .calls.backend import start_backend
+    from .calls.sync import resolve
+    from .secret_value import as_secret
+
+    secret = as_secret(_credential(magics, args))
+    client_id = args.client_id or args.reviewer
+    overrides = dict(magics.core_overrides(), endpoint=args.url, client_id=client_id)
+    overrides.pop("client_secret", None)
+    if secret is not None:
+        overrides["client_secret"] = secret
+    candidate = replace(magics.backend_settings(), overrides=overrides,
+                        reviewer=Reviewer(args.reviewer, args.email), reviewer_secret=secret)
+    try:  # try it first: a failure leaves the notebook as it was
+        probe = start_backend(candidate, say=lambda line: None)
+        try:
+            resolve(probe.approval_console().list_queue(limit=1))  # reachable, credential taken
+        finally:
+            probe.close()
+    except Exception as exc:
+        raise UsageError(f"%axonflow connect {args.url}: {_first_line(exc)}; nothing changed") from None
     with magics.hold_trait_notifications():
         magics.endpoint = args.url
-        magics.client_id = args.client_id or args.reviewer
+        magics.client_id = client_id
         magics.client_secret = secret
         magics.reviewer_id = args.reviewer
         magics.reviewer_email = args.email
         magics.reviewer_secret = secret
-    try:
-        backend = magics.runtime.backend()
-        resolve(backend.approval_console().list_queue(limit=1))  # reachable, credential taken
-    except Exception as exc:
-        with magics.hold_trait_notifications():
-            for name, value in before.items():
-                setattr(magics, name, value)
-        raise UsageError(f"%axonflow connect {args.url}: {_first_line(exc)}; nothing changed") from None
-    print(f"AxonFlow: this notebook now uses {backend.url} and reviews as {args.reviewer}. "
+    print(f"AxonFlow: this notebook now uses {args.url} and reviews as {args.reviewer}. "
           "%axonflow queue lists the requests waiting for a decision.")
     return None
-
-
-_CONNECT_TRAITS = ("endpoint", "client_id", "client_secret", "reviewer_id", "reviewer_email",
-                   "reviewer_secret")
 
 
 def _credential(magics: Any, args: Any) -> Optional[str]:

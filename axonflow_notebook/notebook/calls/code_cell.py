@@ -167,6 +167,12 @@ def user_frames_only(shell: Any, exc: BaseException, filename: str) -> BaseExcep
         tb = tb.tb_next
     if tb is None:
         return exc
+    last_shown, node = tb, tb
+    while node is not None:  # frames past the last one not hidden are this package's wrappers
+        if not node.tb_frame.f_locals.get("__tracebackhide__"):
+            last_shown = node
+        node = node.tb_next
+    last_shown.tb_next = None  # IPython always draws the last frame, hidden or not
     try:
         stb = shell.InteractiveTB.structured_traceback(type(exc), exc, tb, tb_offset=0)
         exc._render_traceback_ = lambda: stb  # type: ignore[attr-defined]

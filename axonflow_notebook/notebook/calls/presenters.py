@@ -12,7 +12,9 @@ from typing import Any, Optional
 
 from IPython.display import display
 
-from ...core.events import ApprovalProgress, ApprovalRequested, CompletionChunk
+from ...core.events import ApprovalDecided, ApprovalProgress, ApprovalRequested, CallFailed, CompletionChunk
+
+_UNWINDING = ("CancelledError", "KeyboardInterrupt")
 
 
 def approve_elsewhere(request_id: str) -> str:
@@ -91,6 +93,7 @@ class TerminalPresenter:
         self._lock = threading.Lock()
         self._in_place = False
         self._streamed = False
+        self._stopped = False
         badge = " [simulated]" if simulated else ""
         self._write(f"AxonFlow: {model}{badge} via {backend}\n")
 
@@ -109,6 +112,8 @@ class TerminalPresenter:
         self._line(f"AxonFlow: {text}")
 
     def handle(self, event: Any) -> None:
+        if _unwinding(event):  # an interrupt: the cell's own one or two lines say what happened
+            return
         if isinstance(event, CompletionChunk):
             with self._lock:
                 if self._in_place:
@@ -130,9 +135,15 @@ class TerminalPresenter:
             self._line("  " + approve_elsewhere(event.request_id))
 
     def cancelled(self, why: str) -> None:
-        self._line(f"cancelled: {why}")
+        with self._lock:  # the exception that follows says what happened, on a line of its own
+            if self._in_place or self._streamed:
+                self._write("\n")
+                self._in_place = self._streamed = False
+        self._stopped = True
 
     def finish(self, result: Any) -> None:
+        if self._stopped:
+            return
         streamed = self._streamed
         if self._in_place or streamed:
             self._line("")
@@ -142,6 +153,13 @@ class TerminalPresenter:
 
     def abandon(self, why: str) -> None:
         self._line(f"AxonFlow: not sent — {why}")
+
+
+def _unwinding(event: Any) -> bool:
+    """The core's own report of an interrupt as it unwinds (cancelled approval, failed call)."""
+    if isinstance(event, ApprovalDecided):
+        return event.status == "cancelled"
+    return isinstance(event, CallFailed) and event.error_type in _UNWINDING
 
 
 class PlainLine:
