@@ -23,11 +23,24 @@ def start_agent(db_path: Any, *, policies: Optional[Any] = None, port: int = 0, 
     return agent
 
 
-def stop_local_agents(data_dir: Any) -> None:
-    """Stop the shared local agent a kernel or shell started for `data_dir` (if any)."""
+def stop_local_agents(data_dir: Any, runtime_dir: Optional[str] = None) -> None:
+    """Stop the shared local agent a kernel or shell started for `data_dir` (if any); its
+    runtime file is in `runtime_dir` (AXONFLOW_RUNTIME_DIR) when the kernel was given one."""
+    import os
+
     from axonflow_notebook.notebook.calls.local_agent import stop_local_agents as stop
 
-    stop(Path(data_dir))
+    saved = os.environ.get("AXONFLOW_RUNTIME_DIR")
+    if runtime_dir:
+        os.environ["AXONFLOW_RUNTIME_DIR"] = runtime_dir
+    try:
+        stop(Path(data_dir))
+    finally:
+        if runtime_dir:
+            if saved is None:
+                os.environ.pop("AXONFLOW_RUNTIME_DIR", None)
+            else:
+                os.environ["AXONFLOW_RUNTIME_DIR"] = saved
 
 
 def pending_request_ids(console: Any) -> list:

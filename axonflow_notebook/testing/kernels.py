@@ -10,14 +10,12 @@ from .shell import QUIET_ENV, SCRUBBED
 
 
 def kernel_env(tmp: Path, **extra: str) -> dict:
-    """This process's environment without endpoints or LLM keys, with its own data, runtime
-    and IPython dirs under `tmp` (so the kernel's local agent is the test's own)."""
+    """This process's environment without endpoints or LLM keys, with its own data dir, agent
+    runtime dir and IPython dir under `tmp` (so the kernel's local agent is the test's own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)}
     env.update(QUIET_ENV)
-    env.update(XDG_DATA_HOME=str(tmp / "data"), XDG_RUNTIME_DIR=str(tmp / "runtime"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"), IPYTHONDIR=str(tmp / "ipython"),
-               PYTHONUNBUFFERED="1")
-    (tmp / "runtime").mkdir(parents=True, exist_ok=True, mode=0o700)
+    env.update(XDG_DATA_HOME=str(tmp / "data"), AXONFLOW_RUNTIME_DIR=str(tmp / "agent-runtime"),
+               IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
 
@@ -44,7 +42,7 @@ def stop_kernel(km: Any, kc: Any, env: Optional[dict] = None) -> None:
     if env is not None:
         from .agents import stop_local_agents
 
-        stop_local_agents(kernel_data_dir(env))
+        stop_local_agents(kernel_data_dir(env), runtime_dir=env.get("AXONFLOW_RUNTIME_DIR"))
 
 
 def run(kc: Any, code: str, timeout: float = 120, output_hook: Optional[Callable] = None) -> dict:

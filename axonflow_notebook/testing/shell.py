@@ -3,13 +3,15 @@
 IPython's shell is a process-wide singleton, so the helper unloads whatever an earlier test left,
 clears `%config GovernedMagics` state, scrubs the environment of endpoints and LLM keys (answers
 are simulated, the local agent governs), and gives the extension a data dir of its own. On exit
-it unloads the extension, restores the environment and stops the local agent of that data dir.
+it unloads the extension, stops the local agent of that data dir (its runtime file is kept in
+the data dir too, never in the user's own runtime directory) and restores the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .agents import stop_local_agents
@@ -44,10 +46,11 @@ def governed_shell(data_dir: Any, *, env: Optional[Mapping[str, str]] = None, wi
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
+    runtime = {"AXONFLOW_RUNTIME_DIR": str(Path(data_dir) / "agent-runtime")}
     with contextlib.ExitStack() as stack:
         if widgets:
             stack.enter_context(widget_test_comms())
-        stack.enter_context(patched_environ(env or {}))
+        stack.enter_context(patched_environ({**runtime, **(env or {})}))
         config = Config()
         config.HistoryAccessor.enabled = False
         shell = InteractiveShell.instance(config=config)

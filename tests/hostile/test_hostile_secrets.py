@@ -93,7 +93,7 @@ def test_demo_notebook_never_shows_the_secret_or_token(notebook, tmp_path):
     finally:
         os.environ.clear()
         os.environ.update(old_env)
-        stop_local_agents(data_dir)
+        stop_local_agents(data_dir, runtime_dir=env["AXONFLOW_RUNTIME_DIR"])
 
     saved = tmp_path / notebook.name
     nbformat.write(nb, saved)

@@ -185,16 +185,22 @@ def test_bad_policy_file_is_one_line_and_the_fixed_file_works(ip, tmp_path):
 
 
 # -- cancelled, then approved; decided twice ---------------------------------------------------------
+def _secret(agent) -> str:
+    """What the agent takes as a client's password: its own secret when it keeps one."""
+    return getattr(agent, "secret", None) or SECRET
+
+
 async def test_cancelled_wait_then_approved_runs_nothing(agent_factory, llm):
     from axonflow_notebook.core.events import ApprovalDecided, ApprovalRequested
     from axonflow_notebook.core.logger import AxonFlowLogger
     from axonflow_notebook.core.review import GovernanceConsole
 
     agent = agent_factory(policies=str(POLICIES))
-    config = AxonFlowLoggerConfig(endpoint=agent.url, client_id="analyst", client_secret=SECRET,
+    config = AxonFlowLoggerConfig(endpoint=agent.url, client_id="analyst", client_secret=_secret(agent),
                                   approval_poll_interval_seconds=0.05, approval_max_wait_seconds=30)
     logger = AxonFlowLogger(config)
-    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer"))
+    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer",
+                                                      client_secret=_secret(agent)))
     events: list = []
     requested = asyncio.Event()
 
@@ -233,16 +239,17 @@ async def test_cancelled_wait_then_approved_runs_nothing(agent_factory, llm):
 
 @pytest.mark.parametrize("first, second", [("approve", "approve"), ("reject", "approve"),
                                            ("approve", "reject")])
-async def test_a_request_is_decided_once(agent_factory, first, second):
+async def test_a_request_is_decided_once(agent_factory, make_sdk, first, second):
     from axonflow.hitl import HITLCreateInput
 
     from axonflow_notebook.core.review import GovernanceConsole
 
     agent = agent_factory(policies=str(POLICIES))
-    analyst = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="analyst"))
-    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer"))
+    analyst = make_sdk(agent, "analyst")
+    reviewer = GovernanceConsole(AxonFlowLoggerConfig(endpoint=agent.url, client_id="reviewer",
+                                                      client_secret=_secret(agent)))
     try:
-        row = await analyst._client().create_hitl_request(HITLCreateInput(
+        row = await analyst.create_hitl_request(HITLCreateInput(
             client_id="analyst", original_query="Prepare a wire transfer", request_type="litellm-completion",
             request_context={}, triggered_policy_id="fin-wire-transfer",
             triggered_policy_name="fin-wire-transfer", trigger_reason="require_approval"))
@@ -257,7 +264,6 @@ async def test_a_request_is_decided_once(agent_factory, first, second):
         assert after.status == ("approved" if first == "approve" else "rejected")
         assert after.review_comment == "first"
     finally:
-        await analyst.aclose()
         await reviewer.aclose()
     db = agent.db_path
     agent.stop()

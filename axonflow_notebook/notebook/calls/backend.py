@@ -182,22 +182,10 @@ def start_backend(settings: BackendSettings, say: Callable[[str], None] = print)
         raise
     backend = Backend(agent.url, True, config.client_id, logger, console, str(agent.db_path), agent,
                       settings.reviewer, settings.reviewer_secret)
-    if not agent.started_now and settings.policies and _policies_differ(agent, settings.policies):
-        reload_policies(backend, settings.policies, say)
     verb = "started" if agent.started_now else "found"
     say(f"AxonFlow: embedded agent at {agent.url} ({verb}; development mode, shared by your "
         f"kernels, data in {agent.db_path}). Set AXONFLOW_ENDPOINT to use your AxonFlow.")
     return backend
-
-
-def _policies_differ(agent: Any, wanted: str) -> bool:
-    running = getattr(agent, "policies", None)
-    if running is None:
-        return True
-    try:
-        return Path(running).resolve() != Path(wanted).resolve()
-    except OSError:
-        return str(running) != wanted
 
 
 def can_reload_policies(backend: Backend) -> bool:

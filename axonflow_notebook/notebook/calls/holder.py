@@ -10,27 +10,9 @@ queue, keeps working with the console it was given.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Callable, List, Optional
 
-from .backend import (
-    Backend,
-    BackendSettings,
-    can_reload_policies,
-    read_config,
-    reload_policies,
-    start_backend,
-    wants_local_agent,
-)
-
-
-@dataclass(frozen=True)
-class BackendPlan:
-    """What `get()` connects to, known without starting anything (for the first card)."""
-
-    local: bool
-    label: str
-    client_id: Optional[str]
+from .backend import Backend, BackendSettings, can_reload_policies, reload_policies, start_backend
 
 
 class BackendHolder:
@@ -97,21 +79,6 @@ class BackendHolder:
         if backend is not None and not self._policies_pending:
             return backend
         return await asyncio.to_thread(self.get)
-
-    def plan(self) -> BackendPlan:
-        backend = self._backend
-        if backend is not None:
-            return BackendPlan(backend.local, backend.label, backend.client_id)
-        overrides = self._settings.overrides
-        if wants_local_agent(overrides):
-            client_id = read_config({**overrides, "endpoint": "http://local"},
-                                    {"client_id": "notebook"}).client_id
-            return BackendPlan(True, "embedded agent", client_id)
-        try:
-            config = read_config(overrides)
-        except Exception:  # reported when the call starts the backend
-            return BackendPlan(False, "AxonFlow", None)
-        return BackendPlan(False, config.endpoint, config.client_id)
 
     def close(self) -> None:
         with self._lock:
