@@ -19,7 +19,7 @@ import pexpect
 import pytest
 
 from axonflow_notebook.testing.agents import stop_local_agents
-from axonflow_notebook.testing.kernels import kernel_env
+from axonflow_notebook.testing.kernels import kernel_data_dir, kernel_env
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
@@ -58,7 +58,7 @@ class Terminal:
 def env(tmp_path):
     env = kernel_env(tmp_path, AXONFLOW_POLICIES=str(POLICIES), TERM="xterm")
     yield env
-    stop_local_agents(Path(env["XDG_DATA_HOME"]) / "axonflow-notebook")
+    stop_local_agents(kernel_data_dir(env), runtime_dir=env["AXONFLOW_RUNTIME_DIR"])
 
 
 def test_cell_runs_after_one_blank_line_and_prints_the_answer(env):
