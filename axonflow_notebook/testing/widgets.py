@@ -67,3 +67,35 @@ def live_widget_count() -> int:
     import ipywidgets
 
     return len(ipywidgets.widgets.widget._instances)
+
+
+def approval_panel(widget: Any) -> Any:
+    """A live card's approval panel as data (`request_id`, `pending`, `actions` = buttons |
+    disabled | none, `note`, `clicked`), or None before a request is held. Reads the nbui card
+    (one widget whose synced `calls` carry it) and the ipywidgets panel before it."""
+    for call in getattr(widget, "calls", None) or []:
+        if isinstance(call, dict) and call.get("approval"):
+            return call["approval"]
+    approve = buttons(widget, "Approve")
+    if not approve:
+        return None
+    notes = [str(w.value) for w in all_widgets(widget)
+             if type(w).__name__ == "HTML" and "queue" in str(getattr(w, "value", ""))]
+    return {"request_id": None, "pending": True, "note": notes[0] if notes else "", "clicked": "",
+            "actions": "disabled" if approve[0].disabled else "buttons"}
+
+
+def click(widget: Any, action: str, comment: str = "") -> bool:
+    """Approve / Reject as the browser would; True once the card has taken the click."""
+    panel = approval_panel(widget)
+    if panel is None:
+        return False
+    if getattr(widget, "calls", None) is not None:  # the message the browser sends
+        if panel["pending"] and panel["actions"] == "buttons" and not panel["clicked"]:
+            widget._handle_custom_msg({"type": "decide", "action": action,
+                                       "request_id": panel["request_id"], "comment": comment}, [])
+        return bool((approval_panel(widget) or {}).get("clicked"))
+    button = buttons(widget, action.capitalize())[0]
+    if not button.disabled:  # enabled before the request exists (clicks ignored); disabled once taken
+        button.click()
+    return bool(button.disabled)

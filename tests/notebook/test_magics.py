@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 
 from axonflow_notebook.testing.agents import pending_request_ids, start_agent
 from axonflow_notebook.testing.shell import bundle_text, magics_of
-from axonflow_notebook.testing.widgets import all_widgets, buttons, widget_by_id
+from axonflow_notebook.testing.widgets import approval_panel, click, widget_by_id
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
@@ -87,26 +87,22 @@ def test_no_simulate_names_the_missing_key_before_anything_shows(ip, published):
     assert not published
 
 
-def _click_when_shown(published, description: str, done: threading.Event) -> None:
+def _click_when_shown(published, action: str, done: threading.Event) -> None:
     deadline = time.time() + 30
     while time.time() < deadline and not done.is_set():
         for data, _, _ in list(published):
             view = data.get("application/vnd.jupyter.widget-view+json")
             widget = widget_by_id(view["model_id"]) if view else None
-            for button in buttons(widget, description) if widget else ():
-                # enabled before the request exists (clicks ignored); disabled once taken
-                if not button.disabled:
-                    button.click()
-                if button.disabled:
-                    done.set()
-                    return
+            if widget is not None and click(widget, action):
+                done.set()
+                return
         time.sleep(0.3)
 
 
 def test_approve_button_works_while_the_cell_awaits(ip, published):
     """The cell awaits on the loop (input transformer), so a click is processed mid-wait."""
     clicked = threading.Event()
-    thread = threading.Thread(target=_click_when_shown, args=(published, "Approve", clicked),
+    thread = threading.Thread(target=_click_when_shown, args=(published, "approve", clicked),
                               daemon=True)
     thread.start()
     started = time.time()
@@ -224,11 +220,9 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
             for data, _, _ in list(published):
                 view = data.get("application/vnd.jupyter.widget-view+json")
                 widget = widget_by_id(view["model_id"]) if view else None
-                found = buttons(widget, "Approve") if widget else []
-                notes = [w.value for w in all_widgets(widget)
-                         if "reviewer" in str(getattr(w, "value", "")) and "queue" in str(w.value)]
-                if found and notes:
-                    seen.update(disabled=all(b.disabled for b in found), note=notes[0])
+                panel = approval_panel(widget) if widget is not None else None
+                if panel and "reviewer" in panel["note"]:
+                    seen.update(disabled=panel["actions"] == "disabled", note=panel["note"])
             time.sleep(0.1)
 
     remote = start_agent(tmp_path / "remote.db", policies=POLICIES)

@@ -159,6 +159,21 @@ _start_kernel = start_kernel
 _run = run
 
 
+def _approve_target(models: dict):
+    """(comm id, message) of an Approve click on a live card: the nbui card (one model whose
+    `calls` carry the panel) or an ipywidgets Button."""
+    for cid, state in models.items():
+        for call in state.get("calls") or []:
+            panel = call.get("approval")
+            if panel and panel["pending"] and panel["actions"] == "buttons" and not panel["clicked"]:
+                return cid, {"type": "decide", "action": "approve",
+                             "request_id": panel["request_id"], "comment": ""}
+        if state.get("_model_name") == "ButtonModel" and state.get("description") == "Approve" \
+                and not state.get("disabled"):
+            return cid, {"event": "click"}
+    return None
+
+
 def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
     """The cell awaits the approval; the Approve button's comm_msg is handled mid-wait."""
     env = _kernel_env(tmp_path)
@@ -184,16 +199,12 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
                     state = content.get("data", {}).get("state", {})
                     entry = buttons.setdefault(content["comm_id"], {})
                     entry.update(state)
-            target = next((cid for cid, s in buttons.items()
-                           if s.get("_model_name") == "ButtonModel" and s.get("description") == "Approve"
-                           and not s.get("disabled")), None)
-            # The button exists before the approval is requested and ignores clicks until then:
-            # click once a second until the panel takes it (it then disables itself).
+            target = _approve_target(buttons)
+            # Click (the message the browser sends) once a second until the card takes it: the
+            # panel exists before the request is held and ignores clicks until then.
             if target and time.time() - last_click > 1.0:
                 kc.shell_channel.send(kc.session.msg("comm_msg", {
-                    "comm_id": target,
-                    "data": {"method": "custom", "content": {"event": "click"}},
-                }))
+                    "comm_id": target[0], "data": {"method": "custom", "content": target[1]}}))
                 last_click = time.time()
                 clicks += 1
             try:

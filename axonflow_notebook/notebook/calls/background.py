@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import html
 import threading
 from typing import Any, List, Optional
 
@@ -97,30 +96,27 @@ class GovernedHandle:
     def __repr__(self) -> str:
         return self._summary_line()
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple:
-        line = self._summary_line()
-        hint = "" if self.done() else " — <code>await</code> it or call <code>.result()</code>"
-        return {
-            "text/plain": line,
-            "text/html": f'<code class="tex2jax_ignore">{html.escape(line)}</code>{hint}',
-        }, {"axonflow": {"request_id": self.request_id, "status": self._status}}
+    def _rich(self) -> Any:
+        from ..ui import handle_summary
+
+        return handle_summary(model=self._model, status=self._status, request_id=self.request_id,
+                              done=self.done())
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return self._rich()._repr_mimebundle_(include, exclude)
 
     def _ipython_display_(self) -> None:
         """Shown with a display id, so the display can say how the call ended."""
         from IPython.display import display
 
-        bundle, metadata = self._repr_mimebundle_()
         with self._lock:
-            self._displays.append(display(bundle, metadata=metadata, raw=True, display_id=True))
+            self._displays.append(display(self._rich(), display_id=True))
 
     def _refresh_displays(self) -> None:
         with self._lock:
             displays = list(self._displays)
-        if not displays:
-            return
-        bundle, metadata = self._repr_mimebundle_()
         for handle in displays:
             try:
-                handle.update(bundle, metadata=metadata, raw=True)
+                handle.update(self._rich())
             except Exception:  # the kernel is shutting down: nothing left to update
                 pass

@@ -67,6 +67,9 @@ class CodeCell:
 
         self.view = CodeCellView(self.ctx.approvals())
         self._display = display(self.view.widget, display_id=True)
+        bind = getattr(self.view, "bind_display", None)
+        if bind is not None:  # the nbui view keeps the display's static fallback current
+            bind(self._display)
 
     def _governor(self, backend: Any) -> CodeGovernor:
         ctx = self.ctx

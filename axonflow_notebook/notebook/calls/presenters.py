@@ -28,6 +28,9 @@ class CardPresenter:
     def __init__(self, view: Any) -> None:
         self.view = view
         self._display = display(view.widget, display_id=True)
+        bind = getattr(view, "bind_display", None)
+        if bind is not None:  # the nbui card keeps the display's static fallback current
+            bind(self._display)
 
     def starting(self, text: str) -> None:
         self.view.starting(text)

@@ -19,6 +19,7 @@ __all__ = [
     "Rich",
     "audit_trail",
     "compact_row",
+    "handle_summary",
     "journal_table",
     "policies_table",
     "queue_text",
@@ -37,6 +38,7 @@ _HOMES = {
     "CodeCellView": "._standin_views",
     "audit_trail": "._standin_text",
     "compact_row": "._standin_text",
+    "handle_summary": "._standin_text",
     "policies_table": "._standin_text",
     "queue_text": "._standin_text",
 }

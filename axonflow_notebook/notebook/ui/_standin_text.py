@@ -30,6 +30,16 @@ def compact_row(result: Any, *, prompt: str, model: str) -> Rich:
                 metadata(state, result))
 
 
+def handle_summary(*, model: str, status: str, request_id: Optional[str] = None,
+                   done: bool = False) -> Rich:
+    """A `--background` handle's bundle for its current `status`."""
+    rid = f", request {request_id}" if request_id else ""
+    line = f"GovernedHandle({model}: {status}{rid})"
+    hint = "" if done else " — await it or call .result()"
+    return Rich(f'<div class="axonflow-handle tex2jax_ignore" style="{FONT}">{esc(line + hint)}</div>',
+                md_esc(line + hint), line, {"axonflow": {"request_id": request_id, "status": status}})
+
+
 def _rows(items: Iterable[Any]) -> list[dict]:
     return [as_dict(i) for i in items or []]
 
@@ -72,4 +82,4 @@ def audit_trail(page: Any, kernel_results: Sequence[Any]) -> Rich:
     return trail(rows, total if total is not None else len(rows), kernel_results)
 
 
-__all__ = ["audit_trail", "compact_row", "policies_table", "queue_text"]
+__all__ = ["audit_trail", "compact_row", "handle_summary", "policies_table", "queue_text"]
