@@ -236,9 +236,8 @@ def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
             try:
                 msg = kc.get_iopub_msg(timeout=0.2)
                 texts.append(json.dumps(msg["content"], default=str))
-                if msg["msg_type"] == "comm_msg" and "ApprovalPanel" not in texts[-1] \
-                        and "pending" in texts[-1].lower():
-                    seen_pending = True
+                if msg["msg_type"] == "comm_msg" and "Human approval" in texts[-1]:
+                    seen_pending = True  # the request is held: its panel is drawn
             except queue.Empty:
                 pass
             if seen_pending and interrupted_at is None:
@@ -300,6 +299,42 @@ def test_first_governed_cell_shows_its_card_before_litellm_is_loaded(tmp_path):
         assert shown_at - started < 2.0, shown_at - started
         assert done_at - shown_at > 0.5, "LiteLLM was already loaded: nothing was measured"
         check = _run(kc, "import sys\nassert first.ok, first\nassert 'litellm' in sys.modules")
+        assert check["status"] == "ok", check
+    finally:
+        stop_kernel(km, kc, env)
+
+
+def test_interrupting_the_first_cell_while_litellm_loads(tmp_path):
+    """Interrupted before anything was sent: two lines, the card says cancelled, the result is
+    bound, and the next cell works (LiteLLM goes on loading in its own thread)."""
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
+    try:
+        assert _run(kc, "%load_ext axonflow_notebook")["status"] == "ok"
+        msg_id = kc.execute("%%governed -o early\nSay hello.")
+        reply, interrupted, texts = None, False, []
+        deadline = time.time() + 60
+        while reply is None and time.time() < deadline:
+            try:
+                msg = kc.get_iopub_msg(timeout=0.05)
+                texts.append(json.dumps(msg["content"], default=str))
+                if not interrupted and "loading LiteLLM" in texts[-1]:
+                    km.interrupt_kernel()
+                    interrupted = True
+            except queue.Empty:
+                pass
+            try:
+                shell_msg = kc.get_shell_msg(timeout=0.01)
+                if shell_msg["parent_header"].get("msg_id") == msg_id:
+                    reply = shell_msg["content"]
+            except queue.Empty:
+                pass
+        assert interrupted, "the card never said it was loading LiteLLM"
+        assert reply is not None and reply["ename"] == "GovernedCallInterrupted", reply
+        assert len(reply["traceback"]) <= 2 and "policy check" in reply["traceback"][0]
+        check = _run(kc, "assert early is _governed and early.error is not None\n"
+                         "%governed -o later Say hello again.\n"
+                         "assert later.ok, later")
         assert check["status"] == "ok", check
     finally:
         stop_kernel(km, kc, env)

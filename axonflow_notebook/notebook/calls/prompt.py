@@ -154,10 +154,10 @@ class PromptCall:
         return f"{name} and _governed" if name else "_governed"
 
     def _not_sent(self, exc: BaseException) -> BaseException:
-        """Preparing failed (a setting, the backend) or was interrupted: the card says so."""
+        """Preparing failed (a setting, the backend: the card says it was not sent) or was
+        interrupted (cancelled, as any interrupted call, and bound)."""
         if isinstance(exc, INTERRUPTS):
-            self.presenter.abandon("interrupted")
-            return GovernedCallInterrupted.from_events(self.result, self._where(), exc)
+            return self._interrupted(exc)
         self.presenter.abandon(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         return exc
 
