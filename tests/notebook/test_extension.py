@@ -207,9 +207,12 @@ def test_who_may_click_approve():
     old = clicks_unavailable_reason(awaiting=True, background=False, ipykernel=(7, 3))
     assert "ipykernel < 7.4" in old and "%axonflow queue" in old
     blocked = clicks_unavailable_reason(awaiting=False, background=False, ipykernel=(7, 4))
-    actions = NotebookApprovals(lambda: object(), dev, blocked)
+    actions = NotebookApprovals(lambda: object(), lambda: dev, blocked)
     assert not actions.can_decide and actions.disabled_reason == blocked
     actions.approve("r1", "ok")  # disabled: a click does nothing
+    starting = NotebookApprovals(lambda: object(), lambda: None)  # the backend is not up yet
+    assert not starting.can_decide and starting.decider_label == ""
+    assert not starting._decided and starting._decider is None  # asked again once it is
 
 
 def test_an_endpoint_without_a_client_id_is_one_clear_usage_error(monkeypatch):

@@ -53,6 +53,9 @@ class Decider:
     reason: Optional[str] = None
 
 
+STARTING = Decider(False, "", reason="AxonFlow is starting")
+
+
 def decider_for(*, dev_mode: bool, requester: Optional[str], reviewer: Reviewer) -> Decider:
     """Development mode: the notebook user self-approves. Otherwise only a configured reviewer,
     and, for this notebook's own requests (`requester` given), not the requester itself."""
@@ -103,10 +106,11 @@ class NotebookApprovals:
     """The `ApprovalActions` the views call when Approve / Reject is clicked.
 
     Who decides depends on the backend (the local agent or a real AxonFlow), so `decider` and
-    `console` are only called once a view asks (when an approval request arrives, or a click is
-    sent): a card can be shown before the backend has started (the first cell of a kernel)."""
+    `console` are only called once a view asks, and never start the backend: a card can be shown
+    before the backend has started (the first cell of a kernel); a request, and so a click, can
+    only come once it has."""
 
-    def __init__(self, console: Callable[[], Any], decider: Callable[[], Decider],
+    def __init__(self, console: Callable[[], Any], decider: Callable[[], Optional[Decider]],
                  unavailable: Optional[str] = None) -> None:
         self._console = console
         self._decider_source = decider
@@ -118,8 +122,12 @@ class NotebookApprovals:
 
     @property
     def decider(self) -> Decider:
+        """Who decides; until the backend has started (no request can exist yet) nobody."""
         if self._decider is None:
-            self._decider = self._decider_source()
+            decider = self._decider_source()
+            if decider is None:
+                return STARTING
+            self._decider = decider
         return self._decider
 
     @property

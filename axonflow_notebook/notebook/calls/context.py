@@ -22,6 +22,8 @@ class BackendSource(Protocol):
 
     async def abackend(self) -> Backend: ...
 
+    def started_backend(self) -> Optional[Backend]: ...
+
 
 class ViewKind(enum.Enum):
     CARD = "card"  # the live card, replaced by its static summary
@@ -75,8 +77,11 @@ class CallContext:
     no_raise: bool = False
 
     def approvals(self) -> NotebookApprovals:
-        return NotebookApprovals(lambda: self.backend.backend().approval_console(),
-                                 lambda: self.decider.for_backend(self.backend.backend()),
+        def decider() -> Any:
+            started = self.backend.started_backend()
+            return self.decider.for_backend(started) if started is not None else None
+
+        return NotebookApprovals(lambda: self.backend.backend().approval_console(), decider,
                                  self.clicks_unavailable)
 
     def token(self) -> Optional[str]:

@@ -117,8 +117,7 @@ class PromptCall:
         if not litellm_ready():
             self.presenter.starting("loading LiteLLM…")
             await ensure_litellm()
-        backends = getattr(self.ctx.backend, "backends", None)
-        if backends is not None and backends.started is None:
+        if self.ctx.backend.started_backend() is None:
             self.presenter.starting("connecting to AxonFlow…")
         backend = await self.ctx.backend.abackend()
         return backend, decide_simulation(self.ctx.model, self.ctx.simulation)

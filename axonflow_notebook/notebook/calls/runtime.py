@@ -45,6 +45,10 @@ class NotebookRuntime:
         self._attach_journal(backend)
         return backend
 
+    def started_backend(self) -> Optional[Backend]:
+        """The backend if it has started; never starts it."""
+        return self.backends.started
+
     async def abackend(self) -> Backend:
         backend = await self.backends.aget()
         self._attach_journal(backend)
