@@ -13,6 +13,7 @@ import threading
 from typing import Callable, List, Optional
 
 from .backend import Backend, BackendSettings, can_reload_policies, reload_policies, start_backend
+from .local_agent import owned_by_kernel
 
 
 class BackendHolder:
@@ -41,25 +42,26 @@ class BackendHolder:
             if old.connection() != settings.connection() or (
                     old.policies != settings.policies and backend.local
                     and not can_reload_policies(backend)):
-                self._retire(backend, stop_agent=True)  # connects anew at the next call
+                self._retire(backend)  # connects anew at the next call
                 return
             if old.policies != settings.policies and backend.local:
                 self._policies_pending = True
             if old.timing() != settings.timing():
                 self._backend = backend.with_logger(settings.overrides)
+                backend.agent = None  # the agent goes on with the new logger; only its clients retire
                 self._retired.append(backend)
             if (old.reviewer, old.reviewer_secret) != (settings.reviewer, settings.reviewer_secret):
                 self._backend.reviewer = settings.reviewer
                 self._backend.reviewer_secret = settings.reviewer_secret
                 self._backend._reviewer_console = None
 
-    def _retire(self, backend: Backend, *, stop_agent: bool) -> None:
+    def _retire(self, backend: Backend) -> None:
         self._backend = None
         self._policies_pending = False
-        if stop_agent and backend.agent is not None and not can_reload_policies(backend):
-            backend.close(stop_agent=True)  # an agent of this kernel's own: one per data file
+        if owned_by_kernel(backend.agent):
+            backend.close()  # an agent on a thread of this kernel: one per data file at a time
         else:
-            self._retired.append(backend)
+            self._retired.append(backend)  # earlier outputs keep its console until unload
 
     def get(self) -> Backend:
         """The backend, started (or its policies reloaded) first if need be. Blocks."""
