@@ -5,7 +5,7 @@
 - `widgets.widget_test_comms()`: ipywidgets' test comms, each widget with a unique comm id;
   `widgets.all_widgets`, `widgets.buttons` walk a displayed view.
 - `ports.free_port()`: a free loopback port.
-- `inert.assert_inert(html)`, `inert.assert_inert_markdown(md)`: nothing rendered is executable.
+- `inert` (from the nbui branch): nothing rendered is executable.
 - `agents.start_agent(...)`, `agents.stop_local_agents(data_dir)`: embedded agents for tests.
 - `kernels.kernel_env(...)`, `kernels.start_kernel(env)`, `kernels.run(kc, code)`: real kernels.
 - `openai_server.OpenAITestServer`: the loopback OpenAI-compatible LLM.
