@@ -44,6 +44,8 @@ if [ "$#" -gt 0 ]; then
   exit $?
 fi
 status=0
+# The import direction between packages and inside the notebook (pyproject.toml, importlinter).
+.venv/bin/lint-imports || status=$?
 run_pytest -m "not browser" || status=$?
 run_pytest -m browser tests/browser || status=$?
 exit "$status"

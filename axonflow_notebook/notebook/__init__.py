@@ -1,7 +1,10 @@
-"""IPython entry points: `%load_ext axonflow_notebook` registers the magics and the
-await transformer; `%unload_ext` takes both away and stops anything the extension started.
+"""IPython entry points: `%load_ext axonflow_notebook` registers the magics and the input
+transformers; `%unload_ext` takes them all away and closes what the extension opened.
 
-Loading must stay under 0.15 s, so nothing here imports LiteLLM, the AxonFlow SDK or the agent.
+Loading must stay under 0.15 s, so nothing here imports LiteLLM, the AxonFlow SDK, pydantic,
+the widget libraries or the agent. The package is in three layers, imports pointing down only
+(checked by import-linter, pyproject.toml): the IPython glue (this module, magics.py, args.py,
+settings.py, subcommands.py, transformers.py, expand.py), the calls layer (calls/), the UI (ui/).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ _STATE_KEY = "_axonflow_notebook_state"
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from .magics import AwaitGovernedCells, GovernedMagics, keep_question_marks
+    from .magics import GovernedMagics
+    from .transformers import AwaitGovernedCells, EndCellAtBlankLine, is_terminal, keep_question_marks
 
     unload_ipython_extension(ipython)  # %load_ext after a failed unload: never register twice
     magics = GovernedMagics(ipython)
@@ -20,20 +24,25 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(magics)
     ipython.input_transformers_post.append(transformer)
     ipython.input_transformer_manager.cleanup_transforms.append(keep_question_marks)
-    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks))
+    blank_line = EndCellAtBlankLine(ipython) if is_terminal(ipython) else None
+    if blank_line is not None:
+        blank_line.install()
+    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     state = getattr(ipython, _STATE_KEY, None)
     if state is None:
         return
-    magics, transformer, cleanup = state
+    magics, transformer, cleanup, blank_line = state
     delattr(ipython, _STATE_KEY)
     while transformer in ipython.input_transformers_post:
         ipython.input_transformers_post.remove(transformer)
     cleanups = ipython.input_transformer_manager.cleanup_transforms
     while cleanup in cleanups:
         cleanups.remove(cleanup)
+    if blank_line is not None:
+        blank_line.remove()
     manager = ipython.magics_manager
     for kind, names in magics.magics.items():
         table = manager.magics[kind]
@@ -44,4 +53,4 @@ def unload_ipython_extension(ipython: Any) -> None:
         del manager.registry[type(magics).__name__]
     if magics in ipython.configurables:
         ipython.configurables.remove(magics)
-    magics.runtime.close()
+    magics.close()

@@ -1,8 +1,8 @@
-"""Argument parsing for `%%governed` and `%axonflow` (IPython's magic_arguments, i.e. argparse).
+"""Argument parsing for `%%governed` (IPython's magic_arguments, i.e. argparse).
 
 Parse errors become `UsageError` (shown without a traceback) and the generated usage is the
-`%%governed?` help. The parsed namespace is turned into a plain `CallOptions` so the runner does
-not depend on argparse.
+`%%governed?` help. The parsed namespace is turned into a plain `CallOptions`, from which the
+magic builds the call's context. `%axonflow`'s subcommands parse their own (subcommands.py).
 """
 
 from __future__ import annotations
@@ -53,7 +53,13 @@ def governed_arguments(func: Callable) -> Callable:
             action="store_true",
             help="Run the cell as Python, governing every litellm completion/acompletion call.",
         ),
-        argument("prompt", nargs="*", help="One-line form: %%governed PROMPT."),
+        argument(
+            "--raw",
+            action="store_true",
+            help="Line form: send the prompt as written ({name} and $name are not expanded).",
+        ),
+        argument("prompt", nargs="*", help="One-line form: %%governed PROMPT ({name} and $name "
+                 "expand plain variable names; {{ }} and $$ are literal braces and dollars)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -74,6 +80,7 @@ class CallOptions:
     no_raise: bool
     simulate: Optional[bool]  # None: decide from the environment
     code: bool
+    raw: bool  # line form: no name expansion
     prompt: str  # text given on the magic line (one-line form)
 
 
@@ -106,36 +113,9 @@ def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
         no_raise=ns.no_raise,
         simulate=ns.simulate,
         code=ns.code,
+        raw=ns.raw,
         prompt=" ".join(ns.prompt),
     )
-
-
-def axonflow_arguments(func: Callable) -> Callable:
-    decorators = [
-        magic_arguments(),
-        argument("command", choices=("status", "policies", "audit", "queue", "endpoint"),
-                 help="What to show; `endpoint` returns the AxonFlow URL in use "
-                      "(`url = %%axonflow endpoint`)."),
-        argument("--limit", type=int, default=20, help="audit: entries per page."),
-        argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                 help="audit: filter, e.g. --filter status=blocked (repeatable)."),
-        argument("--local", action="store_true",
-                 help="audit: this machine's audit journal, undelivered records marked."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    parse = func.parser.parse_argstring
-
-    def parse_argstring(argstring, **kwargs):  # shlex errors ("No closing quotation") too
-        try:
-            return parse(argstring, **kwargs)
-        except UsageError:
-            raise
-        except ValueError as exc:
-            raise UsageError(f"%axonflow: {exc}") from None
-
-    func.parser.parse_argstring = parse_argstring
-    return func
 
 
 def parse_filters(filters: list[str]) -> dict[str, str]:

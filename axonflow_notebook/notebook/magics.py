@@ -1,65 +1,34 @@
 """`%%governed`, `%governed` and `%axonflow`: the magics and their configuration.
 
-A magic is sync, and a cell blocked in sync code never receives widget clicks. So the extension
-registers an input transformer that turns a cell consisting of a `%%governed` call into
-`await <magics>.governed_awaiting(line, cell)`: IPython's autoawait then runs it as a top-level
-async cell on the kernel loop, where ipykernel >= 7.4 delivers Approve / Reject clicks.
+The magics parse, build one frozen call context (calls/context.py) and hand it to the calls
+layer; `%axonflow` routes to its subcommands (subcommands.py). How a governed cell comes to be
+awaited on the kernel's loop is in transformers.py.
 """
 
 from __future__ import annotations
 
-import ast
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.display import display
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    needs_local_scope,
+    no_var_expand,
+)
 from traitlets import observe
 
-from .approvals import Decider, decider_for, resolve
-from .args import (
-    CallOptions,
-    axonflow_arguments,
-    governed_arguments,
-    parse_call_options,
-    parse_filters,
-)
-from .backend import Backend, BackendHolder
-from .session import Session
-from .settings import SECRET_TRAITS, GovernedSettings, Secret, reveal
+from .args import CallOptions, governed_arguments, parse_call_options
+from .settings import SECRET_TRAITS, GovernedSettings
+from .subcommands import run_subcommand, usage
+from .transformers import is_terminal
 
-_REGISTRY_KEY = "GovernedMagics"
-
-
-class Runtime:
-    """Per-extension state: the lazily started backend and this kernel's results."""
-
-    def __init__(self, settings: GovernedSettings) -> None:
-        self.backends = BackendHolder(settings)
-        self.session = Session()
-        self.settings = settings
-
-    def backend(self) -> Backend:
-        backend = self.backends.get()
-        journal = self.journal()
-        if journal is not None:
-            journal.attach(backend.logger)  # idempotent; a reconnect brings a new logger
-        return backend
-
-    def journal(self) -> Any:
-        """The local audit journal in the data dir (AXONFLOW_JOURNAL=off disables it)."""
-        import os
-
-        if os.environ.get("AXONFLOW_JOURNAL", "").strip().lower() in ("off", "0", "false", "no"):
-            return None
-        from pathlib import Path
-
-        from ..core.journal import default_journal
-
-        return default_journal(Path(self.settings.effective_data_dir()).expanduser() / "journal.sqlite3")
-
-    def close(self) -> None:
-        self.backends.close()
+_BACKEND_TRAITS = ("endpoint", "client_id", "client_secret", "policies", "data_dir", "fail_open",
+                   "call_timeout_seconds", "approval_max_wait_seconds",
+                   "approval_poll_interval_seconds", "reviewer_id", "reviewer_email",
+                   "reviewer_secret")
 
 
 @magics_class
@@ -68,26 +37,35 @@ class GovernedMagics(Magics, GovernedSettings):
     says so, and audited."""
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        self._runtime: Any = None
         super().__init__(shell=shell, **kwargs)
-        self.runtime = Runtime(self)
         self._mask_config_secrets()  # secrets set in ipython_config.py
 
-    @observe("endpoint", "client_id", "client_secret", "policies", "data_dir")
-    def _backend_changed(self, change: Any) -> None:
-        """A new endpoint, credential or policy file applies from the next call on."""
-        if getattr(self, "runtime", None) is not None:
-            self.runtime.close()
+    @property
+    def runtime(self) -> Any:
+        """This kernel's backend, journal and results (calls/runtime.py), made on first use."""
+        if self._runtime is None:
+            from .calls.runtime import NotebookRuntime
 
-    @observe("fail_open", "call_timeout_seconds", "approval_max_wait_seconds",
-             "approval_poll_interval_seconds")
-    def _timing_changed(self, change: Any) -> None:
-        """Same backend (the embedded agent keeps running), new core config."""
-        if getattr(self, "runtime", None) is not None:
-            self.runtime.backends.reconnect()
+            self._runtime = NotebookRuntime(self.backend_settings())
+        return self._runtime
+
+    def close(self) -> None:
+        """Close what the extension opened in this kernel (`%unload_ext`)."""
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            runtime.close()
+
+    @observe(*_BACKEND_TRAITS)
+    def _backend_settings_changed(self, change: Any) -> None:
+        """Applies from the next call on (calls/holder.py says how each change is applied)."""
+        runtime = getattr(self, "_runtime", None)
+        if runtime is not None:
+            runtime.backends.configure(self.backend_settings())
 
     def update_config(self, config: Any) -> None:
         """`%config GovernedMagics.client_secret = "…"` merges the clear string into
-        shell.config (so `get_ipython().config` would show it); keep the masked Secret there."""
+        shell.config (so `get_ipython().config` would show it); keep the masked secret there."""
         self._mask_config_secrets(config)  # before the shell merges the same object
         super().update_config(config)
         self._mask_config_secrets()
@@ -101,202 +79,114 @@ class GovernedMagics(Magics, GovernedSettings):
             section = cfg[name]
             for trait in SECRET_TRAITS:
                 if isinstance(section.get(trait), str):
-                    section[trait] = Secret(section[trait])
+                    from .secret_value import as_secret
 
-    # -- helpers used by runner / code_mode -----------------------------------------------------
-    def effective_user_token(self) -> Optional[str]:
-        return reveal(self.user_token) or None
+                    section[trait] = as_secret(section[trait])
 
-    def decider(self, backend: Backend) -> Decider:
-        return decider_for(dev_mode=backend.dev_mode, requester=backend.client_id,
-                           reviewer_id=self.reviewer_id, reviewer_email=self.reviewer_email)
+    # -- building a call ------------------------------------------------------------------------
+    def _prepare(self, line: str, cell: Optional[str], *, awaiting: bool,
+                 local_ns: Optional[dict] = None) -> tuple[CallOptions, Any]:
+        """Parse, check and build the call; nothing is shown or sent yet."""
+        from .calls.approvals import DeciderRule, Reviewer
+        from .calls.context import CallContext, RequestOptions, ResultBinding, ViewKind
+        from .calls.simulation import Simulation
 
-    def _prepare(self, line: str, cell: Optional[str], *, awaiting: bool) -> tuple[CallOptions, Any]:
         opts = parse_call_options(self.governed, line)
         if opts.code:
-            from .code_mode import CodeCell
-
-            if cell is None or not cell.strip():
-                raise UsageError("%%governed --code needs Python code in the cell body")
             if opts.prompt:
                 raise UsageError(f"unexpected text after --code: {opts.prompt!r}")
-            return opts, CodeCell(self, opts, cell, awaiting=awaiting)
-        from .runner import PromptCall
-
-        if cell is not None and opts.prompt:
+            if cell is None or not cell.strip():
+                raise UsageError("%%governed --code needs Python code in the cell body")
+        elif cell is not None and opts.prompt:
             raise UsageError(f"%%governed takes the prompt from the cell body; unexpected "
                              f"text on the magic line: {opts.prompt!r}")
-        prompt = cell if cell is not None else opts.prompt
-        return opts, PromptCall(self, opts, prompt, awaiting=awaiting)
+        prompt = cell if cell is not None else self._line_prompt(opts, local_ns)
+        terminal = is_terminal(self.shell)
+        view = (ViewKind.TERMINAL if terminal else
+                ViewKind.ROW if cell is None and not awaiting and not opts.background else
+                ViewKind.CARD)
+        ctx = CallContext(
+            model=opts.model or self.effective_model(),
+            simulation=Simulation(opts.simulate, self.simulate),
+            user_token=self._user_token(opts),
+            backend=self.runtime,
+            backend_label=self._backend_label(),
+            decider=DeciderRule(Reviewer(self.reviewer_id, self.reviewer_email)),
+            fmt=opts.fmt,
+            binding=ResultBinding(self.shell.user_ns, opts.out, self.runtime.session),
+            view=view,
+            awaiting=awaiting,
+            clicks_unavailable=self._clicks_unavailable(opts, awaiting=awaiting),
+            request=RequestOptions(opts.system, opts.temperature, opts.max_tokens, opts.stream),
+            no_raise=opts.no_raise,
+        )
+        if opts.code:
+            from .calls.code_cell import CodeCell
+
+            return opts, CodeCell(ctx, self.shell, cell or "")
+        from .calls.prompt import PromptCall
+
+        return opts, PromptCall(ctx, prompt or "")
+
+    def _line_prompt(self, opts: CallOptions, local_ns: Optional[dict]) -> str:
+        if opts.raw:
+            return opts.prompt
+        from .expand import expand_names
+
+        return expand_names(opts.prompt, [local_ns, self.shell.user_ns])
+
+    def _user_token(self, opts: CallOptions) -> Any:
+        if opts.user_token:
+            from .secret_value import as_secret
+
+            return as_secret(opts.user_token)
+        return self.user_token
+
+    def _backend_label(self) -> str:
+        """What the card names before AxonFlow's first answer names the endpoint itself."""
+        started = self.runtime.backends.started
+        return started.label if started is not None else (self.endpoint or "AxonFlow")
+
+    def _clicks_unavailable(self, opts: CallOptions, *, awaiting: bool) -> Optional[str]:
+        from .calls.approvals import clicks_unavailable_reason
+
+        if opts.code:  # a sync litellm.completion blocks the kernel while it waits
+            awaiting = False
+        return clicks_unavailable_reason(awaiting=awaiting, background=opts.background,
+                                         ipykernel=_ipykernel_version(self.shell))
 
     # -- the magics -------------------------------------------------------------------------
     @no_var_expand
     @governed_arguments
     @line_cell_magic
-    def governed(self, line: str, cell: Optional[str] = None) -> Any:
+    @needs_local_scope
+    def governed(self, line: str, cell: Optional[str] = None, local_ns: Optional[dict] = None) -> Any:
         """Send the cell (or the rest of the line) to an LLM, governed by AxonFlow."""
-        opts, call = self._prepare(line, cell, awaiting=False)
-        if getattr(opts, "background", False) and not opts.code:
+        __tracebackhide__ = True
+        opts, call = self._prepare(line, cell, awaiting=False, local_ns=local_ns)
+        if opts.background and not opts.code:
             return call.run_background()
         return call.run_sync()
 
     async def governed_awaiting(self, line: str, cell: Optional[str] = None) -> Any:
         """What a `%%governed` cell runs as, after the input transformer: awaited on the loop."""
+        __tracebackhide__ = True
         opts, call = self._prepare(line, cell, awaiting=True)
         if opts.background and not opts.code:
             return call.run_background()
         return await call.run_async()
 
     @no_var_expand
-    @axonflow_arguments
     @line_magic
     def axonflow(self, line: str) -> Any:
-        """AxonFlow from the notebook: status, policies, audit [--limit N] [--filter K=V] [--local], queue, endpoint."""
-        from IPython.core.magic_arguments import parse_argstring
+        return run_subcommand(self, line)
 
-        args = parse_argstring(self.axonflow, line)
-        if args.command == "audit" and args.limit <= 0:
-            raise UsageError("--limit must be a positive integer")
-        if args.command == "audit" and args.local:
-            from .ui import journal_table
+    axonflow.__doc__ = usage()
 
-            journal = self.runtime.journal()
-            if journal is None:
-                raise UsageError("the local audit journal is off (AXONFLOW_JOURNAL=off)")
-            return journal_table(journal.records(limit=args.limit), str(journal.path))
-        filters = parse_filters(args.filter)
-        backend = self.runtime.backend()
-        if args.command == "endpoint":
-            return backend.url
-        if args.command == "status":
-            return self._status(backend)
-        if args.command == "policies":
-            from .ui import policies_table
-            from .ui.sdk_records import policy_record
 
-            return policies_table([policy_record(p) for p in
-                                   _as_list(resolve(backend.console.list_policies()))])
-        if args.command == "audit":
-            from .ui import audit_trail
-            from .ui.sdk_records import audit_page
-
-            try:
-                page = resolve(backend.console.search_audit(limit=args.limit, **filters))
-            except (TypeError, ValueError) as exc:  # pydantic names the bad filter
-                raise UsageError(f"%axonflow audit: bad --filter: {exc}".splitlines()[0]) from None
-            return audit_trail(audit_page(page), self.runtime.session.results)
-        from .runner import is_terminal
-
-        decider = self.decider(backend)
-        if is_terminal(self.shell):
-            from .ui import queue_text
-            from .ui.sdk_records import queue_page
-
-            print(queue_text(queue_page(resolve(backend.approval_console().list_queue()))[0]))
-            return None
-        from .ui import ReviewerQueue
-
-        if not decider.can_decide:
-            print(decider.reason)
-        queue = ReviewerQueue(
-            backend.approval_console(),
-            decider.reviewer_id,
-            decider.reviewer_email,
-            can_decide=decider.can_decide,
-            disabled_reason=decider.reason,
-        )
-        display(queue.widget)
+def _ipykernel_version(shell: Any) -> Optional[tuple]:
+    if getattr(shell, "kernel", None) is None:
         return None
+    import ipykernel
 
-    def _status(self, backend: Backend) -> Any:
-        from .ui import status_table
-
-        try:
-            health = "ok" if resolve(backend.console.health()) else "unhealthy"
-        except Exception as exc:  # status must show an unreachable AxonFlow, not fail
-            health = f"unreachable ({type(exc).__name__})"
-        info = dict(backend.describe())
-        info["health"] = _plain(health)
-        info["breaker"] = str(getattr(backend.logger, "breaker_state", "unknown"))
-        info.update(self.public_config())
-        return status_table(info)
-
-
-
-def _plain(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if dump is not None:
-        return dump()
-    return value
-
-
-def _as_list(value: Any) -> list:
-    items = getattr(value, "policies", value)
-    return [_plain(item) if not isinstance(item, dict) else item for item in (items or [])]
-
-
-
-# -- input transformer: make %%governed cells await -------------------------------------------
-def _magic_call(node: ast.AST) -> Optional[tuple[str, str, Optional[str]]]:
-    """(kind, line, cell) when `node` is `get_ipython().run_{cell,line}_magic('governed', …)`."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-        return None
-    target = node.func.value
-    if not (isinstance(target, ast.Call) and isinstance(target.func, ast.Name)
-            and target.func.id == "get_ipython" and not target.args):
-        return None
-    args = node.args
-    if node.keywords or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in args):
-        return None
-    values = [a.value for a in args]
-    if node.func.attr == "run_cell_magic" and len(values) == 3 and values[0] == "governed":
-        return "cell", values[1], values[2]
-    if node.func.attr == "run_line_magic" and len(values) == 2 and values[0] == "governed":
-        return "line", values[1], None
-    return None
-
-
-class AwaitGovernedCells:
-    """`shell.input_transformers_post` entry; inert unless IPython runs async cells on asyncio."""
-
-    def __init__(self, shell: Any) -> None:
-        self.shell = shell
-
-    def can_await(self) -> bool:
-        from IPython.core.interactiveshell import _asyncio_runner
-
-        return bool(self.shell.autoawait) and self.shell.loop_runner is _asyncio_runner
-
-    def __call__(self, lines: List[str]) -> List[str]:
-        source = "".join(lines)
-        if "'governed'" not in source or not self.can_await():
-            return lines
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            return lines
-        if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
-            return lines
-        found = _magic_call(tree.body[0].value)
-        if found is None:
-            return lines
-        _, line, cell = found
-        return [f"await get_ipython().magics_manager.registry[{_REGISTRY_KEY!r}]"
-                f".governed_awaiting({line!r}, {cell!r})\n"]
-
-
-def keep_question_marks(lines: List[str]) -> List[str]:
-    """`%governed What is X?` must send the question, not ask IPython for help on `X`.
-
-    IPython reads a trailing `?` as a help request before any magic runs, so a one-line
-    prompt ending in `?` is turned into the explicit magic call here (a cleanup transform,
-    which runs before the help syntax is looked at).
-    """
-    code = [line for line in lines if line.strip()]
-    if len(code) != 1:
-        return lines
-    line = code[0].strip()
-    if not (line.startswith("%governed ") and line.endswith("?")) or line.endswith("??"):
-        return lines
-    rest = line[len("%governed "):]
-    return [f"get_ipython().run_line_magic('governed', {rest!r})\n"]
+    return tuple(int(p) for p in ipykernel.__version__.split(".")[:2] if p.isdigit())

@@ -1,9 +1,11 @@
 """Configuration traits for the notebook magics (`%config GovernedMagics.…`, ipython_config.py).
 
 The traits live on a mixin so `GovernedMagics` stays about magics; config sections follow the
-class hierarchy, so `c.GovernedMagics.model` and `%config GovernedMagics` see them all.
-Secrets are held in `Secret` objects whose repr/str are masked: `%config GovernedMagics` prints
-`Current: %r` of every trait, and `%axonflow status` prints the effective config.
+class hierarchy, so `c.GovernedMagics.model` and `%config GovernedMagics` see them all. A setting
+left unset (empty, or None) is not passed on: the AxonFlow settings a user did set become the
+overrides of the core's `AxonFlowLoggerConfig.from_env`, which reads the environment (the
+`AXONFLOW_*` variables) in its one place. Secrets are held as pydantic `SecretStr`s
+(secret_value.py), which mask themselves wherever they are printed.
 """
 
 from __future__ import annotations
@@ -15,83 +17,48 @@ from typing import Any, Optional
 from traitlets import Bool, CaselessStrEnum, Float, TraitError, TraitType, Unicode, validate
 from traitlets.config.configurable import Configurable
 
-MASK = "********"
+MASK = "**********"  # what a SecretStr prints
 SECRET_TRAITS = ("client_secret", "user_token", "reviewer_secret")
-
-
-class Secret:
-    """A credential that never shows itself: repr, str and format all print a mask."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return repr(MASK) if self._value else "''"
-
-    def __str__(self) -> str:
-        return MASK if self._value else ""
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-    def __copy__(self) -> "Secret":
-        return self
-
-    def __deepcopy__(self, memo: dict) -> "Secret":  # traitlets deep-copies config values
-        return self
-
-    def __reduce__(self):  # never pickled (e.g. by %store) in clear text
-        raise TypeError("Secret values cannot be pickled")
+TIMINGS = ("call_timeout_seconds", "approval_max_wait_seconds", "approval_poll_interval_seconds")
+CORE_FIELDS = ("endpoint", "client_id", "client_secret", "fail_open") + TIMINGS
 
 
 class SecretTrait(TraitType):
-    """A string trait whose value is stored as a `Secret`."""
+    """A string setting held as a masked `SecretStr` (None when unset)."""
 
-    default_value = Secret("")
+    default_value = None
+    allow_none = True
     info_text = "a secret string (shown masked)"
 
-    def validate(self, obj: Any, value: Any) -> Secret:
-        if isinstance(value, Secret):
-            return value
-        if value is None:
-            return Secret("")
-        if isinstance(value, str):
-            return Secret(value)
-        self.error(obj, value)
+    def validate(self, obj: Any, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        from .secret_value import as_secret
 
-    def from_string(self, s: str) -> Secret:
-        return Secret(s)
+        try:
+            return as_secret(value)
+        except TypeError:
+            self.error(obj, value)
+
+    def from_string(self, s: str) -> Any:
+        return self.validate(None, s)
 
 
 def reveal(value: Any) -> str:
-    return value.reveal() if isinstance(value, Secret) else (value or "")
+    return value.get_secret_value() if value is not None else ""
 
 
 class GovernedSettings(Configurable):
-    """Every setting of the extension; empty means "use the environment variable"."""
+    """Every setting of the extension; unset means "the environment, else the default"."""
 
     model = Unicode(
         help="Default model for %%governed (env AXONFLOW_NOTEBOOK_MODEL, else gpt-4o-mini)."
     ).tag(config=True)
     endpoint = Unicode(
-        help="AxonFlow endpoint (env AXONFLOW_ENDPOINT). Empty: start the embedded agent."
+        help="AxonFlow endpoint (env AXONFLOW_ENDPOINT). Unset: your local embedded agent."
     ).tag(config=True)
     client_id = Unicode(
-        help="AxonFlow client id (env AXONFLOW_CLIENT_ID; 'notebook' for the embedded agent)."
+        help="AxonFlow client id (env AXONFLOW_CLIENT_ID; 'notebook' for the local agent)."
     ).tag(config=True)
     client_secret = SecretTrait(
         help="AxonFlow client secret (env AXONFLOW_CLIENT_SECRET). Never displayed."
@@ -100,20 +67,30 @@ class GovernedSettings(Configurable):
         config=True
     )
     policies = Unicode(
-        help="Policy file for the embedded agent (env AXONFLOW_POLICIES)."
+        help="Policy file of the local embedded agent (env AXONFLOW_POLICIES); changing it "
+             "reloads the agent's policies in place."
     ).tag(config=True)
     data_dir = Unicode(
-        help="Directory of the embedded agent's SQLite file (default: the user data dir)."
+        help="Directory of the local agent's data and the audit journal (default: the user data dir)."
     ).tag(config=True)
     fail_open = Bool(
-        True, help="Run the call ungoverned (and say so) when AxonFlow cannot be reached."
+        None, allow_none=True,
+        help="Run the call ungoverned (and say so) when AxonFlow cannot be reached "
+             "(env AXONFLOW_FAIL_OPEN, else True).",
     ).tag(config=True)
-    call_timeout_seconds = Float(5.0, help="Deadline of each AxonFlow request.").tag(config=True)
+    call_timeout_seconds = Float(
+        None, allow_none=True,
+        help="Deadline of each AxonFlow request (env AXONFLOW_CALL_TIMEOUT_SECONDS, else 5).",
+    ).tag(config=True)
     approval_max_wait_seconds = Float(
-        300.0, help="How long a cell waits for a human approval before giving up."
+        None, allow_none=True,
+        help="How long a cell waits for a human approval (env AXONFLOW_APPROVAL_MAX_WAIT_SECONDS, "
+             "else 300).",
     ).tag(config=True)
     approval_poll_interval_seconds = Float(
-        2.0, help="How often the approval status is polled while a cell waits."
+        None, allow_none=True,
+        help="How often the approval status is polled while a cell waits "
+             "(env AXONFLOW_APPROVAL_POLL_INTERVAL_SECONDS, else 2).",
     ).tag(config=True)
     simulate = CaselessStrEnum(
         ["auto", "always", "never"],
@@ -121,31 +98,22 @@ class GovernedSettings(Configurable):
         help="auto: simulate answers (LiteLLM mock_response) when the model's provider has no key.",
     ).tag(config=True)
     reviewer_id = Unicode(
-        help="Reviewer identity allowed to approve from this notebook (real AxonFlow / --auth agent)."
+        help="Reviewer identity allowed to approve from this notebook (%axonflow connect sets it)."
     ).tag(config=True)
     reviewer_email = Unicode(help="Reviewer e-mail recorded with decisions.").tag(config=True)
     reviewer_secret = SecretTrait(help="Reviewer credential. Never displayed.").tag(config=True)
 
-    # -- effective values (config first, then environment) ---------------------------------
-    @validate("call_timeout_seconds", "approval_max_wait_seconds", "approval_poll_interval_seconds")
-    def _positive_finite(self, proposal: Any) -> float:
+    @validate(*TIMINGS)
+    def _positive_finite(self, proposal: Any) -> Optional[float]:
         value = proposal["value"]
-        if not (math.isfinite(value) and value > 0):
+        if value is not None and not (math.isfinite(value) and value > 0):
             raise TraitError(f"GovernedMagics.{proposal['trait'].name} must be a positive number of "
                              f"seconds, got {value!r}")
         return value
 
+    # -- what the calls layer is given ---------------------------------------------------------
     def effective_model(self) -> str:
         return self.model or os.environ.get("AXONFLOW_NOTEBOOK_MODEL") or "gpt-4o-mini"
-
-    def effective_endpoint(self) -> str:
-        return self.endpoint or os.environ.get("AXONFLOW_ENDPOINT", "")
-
-    def effective_client_id(self, default: str = "") -> str:
-        return self.client_id or os.environ.get("AXONFLOW_CLIENT_ID") or default
-
-    def effective_client_secret(self) -> Secret:
-        return self.client_secret or Secret(os.environ.get("AXONFLOW_CLIENT_SECRET", ""))
 
     def effective_policies(self) -> Optional[str]:
         return self.policies or os.environ.get("AXONFLOW_POLICIES") or None
@@ -157,19 +125,25 @@ class GovernedSettings(Configurable):
 
         return user_data_dir("axonflow-notebook")
 
+    def core_overrides(self) -> dict:
+        """The AxonFlowLoggerConfig fields this notebook set (the rest: environment, defaults)."""
+        values = {name: getattr(self, name) for name in CORE_FIELDS}
+        return {name: value for name, value in values.items() if value not in (None, "")}
+
+    def backend_settings(self) -> Any:
+        from .calls.approvals import Reviewer
+        from .calls.backend import BackendSettings
+
+        return BackendSettings(self.core_overrides(), self.effective_policies(),
+                               self.effective_data_dir(), Reviewer(self.reviewer_id, self.reviewer_email),
+                               self.reviewer_secret)
+
     def public_config(self) -> dict:
-        """The effective configuration with secrets masked (for `%axonflow status`)."""
+        """The notebook's own settings, secrets masked (for `%axonflow status`)."""
         return {
             "model": self.effective_model(),
-            "endpoint": self.effective_endpoint() or "(embedded agent)",
-            "client_id": self.effective_client_id("notebook"),
-            "client_secret": MASK if self.effective_client_secret() else "(not set)",
-            "user_token": MASK if self.user_token else "(not set)",
             "policies": self.effective_policies() or "(built-in)",
-            "fail_open": self.fail_open,
-            "call_timeout_seconds": self.call_timeout_seconds,
-            "approval_max_wait_seconds": self.approval_max_wait_seconds,
-            "approval_poll_interval_seconds": self.approval_poll_interval_seconds,
             "simulate": self.simulate,
+            "user_token": MASK if self.user_token else "(not set)",
             "reviewer_id": self.reviewer_id or "(not set)",
         }

@@ -3,9 +3,11 @@
 * Any magic line parses to valid options or raises `UsageError` (never SystemExit, ValueError,
   TypeError, ...), and the options it returns are usable: `--out` a bindable name, a finite
   temperature, a positive token limit.
-* Nothing is interpolated: `{x}`, `$x`, `$$`, quotes, backslashes and odd unicode in the magic
-  line and the cell body reach the magic byte for byte, through IPython's magic transformer and
-  our await transformer (which re-quotes them with `repr`).
+* Nothing is interpolated on the way: `{x}`, `$x`, `$$`, quotes, backslashes and odd unicode in
+  the magic line and the cell body reach the magic byte for byte, through IPython's magic
+  transformer and our await transformer (which re-quotes them with `repr`). The line form's own
+  expansion of plain names (tests/notebook/test_line_form.py) happens later, in the magic.
+* The line form's expansion never evaluates anything and raises only UsageError.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from IPython.core.error import UsageError
 
 from axonflow_notebook.notebook.args import parse_call_options, parse_filters, split_words
 from axonflow_notebook.notebook.magics import GovernedMagics
+from axonflow_notebook.notebook.subcommands import SUBCOMMANDS, parse
+from axonflow_notebook.testing.shell import governed_shell, magics_of
 
 OPTION_WORDS = ["-m", "--model", "-o", "--out", "-s", "--system", "-t", "--temperature",
                 "--max-tokens", "-u", "--user-token", "--stream", "--format", "--background",
-                "--no-raise", "--simulate", "--no-simulate", "--code", "-h", "--help", "--", "-",
+                "--no-raise", "--simulate", "--no-simulate", "--code", "--raw", "-h", "--help", "--", "-",
+                "status", "policies", "audit", "queue", "approve", "reject", "connect", "config",
+                "--limit", "--filter", "--local", "--comment", "--reviewer", "--category", "k=v",
                 "markdown", "text", "json", "nan", "inf", "-inf", "1e309", "-1", "0", "2",
                 "class", "None", "x y", "'", '"', "\\", "{x}", "$x", "$$", "\x00", "\u202e"]
 
@@ -60,17 +66,22 @@ def test_governed_line_parses_or_raises_usage_error(line):
     _check(opts)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(lines)
+@example("")
+@example("--help")
+@example("audit --limit x")
+@example("approve")
+@example("connect http://x")
 def test_axonflow_line_parses_or_raises_usage_error(line):
-    from IPython.core.magic_arguments import parse_argstring
-
     try:
-        args = parse_argstring(GovernedMagics.axonflow, line)
-        parse_filters(args.filter)
+        sub, args = parse(line)
     except UsageError:
         return
-    assert args.command in ("status", "policies", "audit", "queue")
+    if sub is None:
+        assert isinstance(args, str) and "%axonflow" in args  # a help text
+    else:
+        assert sub is SUBCOMMANDS[sub.name]
 
 
 @settings(max_examples=200, deadline=None)
@@ -85,27 +96,19 @@ def test_split_words_and_filters_raise_only_usage_error(text):
 
 # -- through a real shell: what the magic receives is what the user wrote --------------------
 @pytest.fixture(scope="module")
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    ip = InteractiveShell.instance(config=config)
-    ip.extension_manager.unload_extension("axonflow_notebook")
-    ip.run_line_magic("load_ext", "axonflow_notebook")
-    ip.user_ns.update(x="EXPANDED", y="EXPANDED")
-    yield ip
-    ip.run_line_magic("unload_ext", "axonflow_notebook")
+def shell(tmp_path_factory):
+    with governed_shell(tmp_path_factory.mktemp("data"), widgets=False) as ip:
+        ip.user_ns.update(x="EXPANDED", y="EXPANDED")
+        yield ip
 
 
 @pytest.fixture
 def received(shell):
     """Replace the magics' `_prepare` (the first thing both entry points do) by a recorder."""
-    magics = shell.magics_manager.registry["GovernedMagics"]
+    magics = magics_of(shell)
     seen: list = []
 
-    def record(line, cell, *, awaiting):
+    def record(line, cell, *, awaiting, local_ns=None):
         seen.append((line, cell, awaiting))
         raise UsageError("recorded")
 
@@ -145,3 +148,25 @@ def test_line_magic_receives_line_verbatim(shell, received, line):
     assert got_cell is None
     assert got_line.strip() == line.strip()
     assert "EXPANDED" not in got_line
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+@example("{x.__class__}")
+@example("{__import__('os').system('echo hi')}")
+@example("$x$y{{x}}$$")
+def test_line_expansion_evaluates_nothing_and_raises_only_usage_error(text):
+    from axonflow_notebook.notebook.expand import expand_names
+
+    class Tripwire:
+        def __str__(self):
+            return "VALUE"
+
+        def __getattr__(self, name):
+            raise AssertionError(f"attribute {name} was evaluated")
+
+    try:
+        out = expand_names(text, [{"x": Tripwire(), "y": "Y"}])
+    except UsageError:
+        return
+    assert isinstance(out, str)

@@ -9,8 +9,8 @@ mode, which accepts any credentials) with:
 * one extra cell at the end printing the repr of every user variable, the extension's objects
   (magics, backend, logger, console), `%config GovernedMagics` and `%axonflow status`.
 The saved notebook (outputs and widget state), the log file, the kernel output and the embedded
-agent's SQLite files are then scanned for both values, plain and as they would travel in a Basic
-auth header.
+agent's SQLite files are then scanned for both values, and for the local agent's own secret, plain
+and as they would travel in a Basic auth header.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from axonflow_notebook.testing.agents import stop_local_agents
+from axonflow_notebook.testing.kernels import kernel_env
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SECRET = "cs-HOSTILE-7f3a91d2-secret"
 TOKEN = "ut-HOSTILE-b04c55e8-token"
 CLIENT_ID = "secrets-scan"
-_SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
 
 REPR_CELL = r'''
 import logging as _lg
@@ -75,12 +77,7 @@ def test_demo_notebook_never_shows_the_secret_or_token(notebook, tmp_path):
         f"c.GovernedMagics.client_secret = {SECRET!r}\n"
         f"c.InteractiveShellApp.exec_lines = [{setup_logging!r}]\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update(
-        AXONFLOW_TELEMETRY="off", LITELLM_LOCAL_MODEL_COST_MAP="True",
-        AXONFLOW_CLIENT_SECRET=SECRET, AXONFLOW_CLIENT_ID=CLIENT_ID,
-        XDG_DATA_HOME=str(tmp_path / "data"), IPYTHONDIR=str(ipython_dir), PYTHONUNBUFFERED="1",
-    )
+    env = kernel_env(tmp_path, AXONFLOW_CLIENT_SECRET=SECRET, AXONFLOW_CLIENT_ID=CLIENT_ID)
     nb = nbformat.read(notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(REPR_CELL))
     client = NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
@@ -88,12 +85,15 @@ def test_demo_notebook_never_shows_the_secret_or_token(notebook, tmp_path):
     old_env = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)  # the kernel (and the kernels it starts) inherit this environment
+    data_dir = tmp_path / "data" / "axonflow-notebook"
     try:
         with open(kernel_out, "wb") as stdio:
             client.execute(stdout=stdio, stderr=stdio)
+        agent_secret = _local_agent_secret(data_dir)
     finally:
         os.environ.clear()
         os.environ.update(old_env)
+        stop_local_agents(data_dir, runtime_dir=env["AXONFLOW_RUNTIME_DIR"])
 
     saved = tmp_path / notebook.name
     nbformat.write(nb, saved)
@@ -116,10 +116,21 @@ def test_demo_notebook_never_shows_the_secret_or_token(notebook, tmp_path):
     assert stored, "the embedded agent stored nothing"
     for path in stored:
         texts[f"stored file {path.name}"] = path.read_bytes().decode("utf-8", errors="replace")
+    secrets = [SECRET, TOKEN] + ([agent_secret] if agent_secret else [])
     for where, text in texts.items():
-        for value in (SECRET, TOKEN):
+        for value in secrets:
             for variant in _variants(value):
                 assert variant not in text, f"{value!r} ({variant!r}) appears in the {where}"
+
+
+def _local_agent_secret(data_dir: Path):
+    """The shared local agent's secret (its runtime file), when the agent keeps one."""
+    try:
+        from axonflow_notebook.agent import find_local_agent
+    except ImportError:  # an agent package without a shared local agent: no secret to scan for
+        return None
+    found = find_local_agent(data_dir)
+    return getattr(found, "secret", None) if found is not None else None
 
 
 def test_hitl_rows_name_the_user_without_the_token():

@@ -5,16 +5,17 @@ that run in this test process (real HTTP both ways, real answers, request counts
 * while the cell waits for a human approval;
 * while a streamed answer is arriving;
 * while AxonFlow is restarting (the pre-check hangs on a port that accepts but never answers).
-Each time: the cell ends promptly, what the cell shows says it was cancelled / interrupted, no
-thread or asyncio task of the call is left running in the kernel, and the next cell works.
-After the approval case, approving the abandoned request runs nothing (LLM count unchanged).
+Each time: the cell ends promptly in one or two lines naming what happened (no traceback through
+the rewritten call), what the cell shows says it was cancelled / interrupted, the bound result
+holds what the card showed (decision, approval, events), no thread or asyncio task of the call
+is left running in the kernel, and the next cell works. After the approval case, approving the
+abandoned request runs nothing (LLM count unchanged).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import select
 import socket
@@ -24,15 +25,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from axonflow_notebook.agent import EmbeddedAgent
+from axonflow_notebook.testing.agents import start_agent
+from axonflow_notebook.testing.kernels import kernel_env, run, start_kernel, stop_kernel
 from axonflow_notebook.testing.openai_server import OpenAITestServer
+from axonflow_notebook.testing.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
 PROMPT_TIMEOUT_S = 10.0
-# An awaiting (autoawait) cell is cancelled by the interrupt; a blocking one gets KeyboardInterrupt.
-INTERRUPTED = ("KeyboardInterrupt", "CancelledError")
-_SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
+INTERRUPTED = "GovernedCallInterrupted"  # one or two lines, never a CancelledError traceback
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -49,36 +50,23 @@ class SlowStreamServer(OpenAITestServer):
                 await asyncio.sleep(self.chunk_delay)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     import litellm
-    from jupyter_client.manager import KernelManager
 
     litellm.suppress_debug_info = True
     tmp = tmp_path_factory.mktemp("interrupts")
-    port = _free_port()
+    port = free_port()
     db = tmp / "agent.sqlite3"
-    agent = EmbeddedAgent(port=port, db_path=str(db), policies=str(POLICIES)).start()
+    agent = start_agent(db, policies=POLICIES, port=port)
     llm = SlowStreamServer(reply=" ".join(f"word{i}" for i in range(120))).start()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update(
-        AXONFLOW_TELEMETRY="off", LITELLM_LOCAL_MODEL_COST_MAP="True",
-        AXONFLOW_ENDPOINT=agent.url, AXONFLOW_CLIENT_ID="interrupts", AXONFLOW_CLIENT_SECRET=agent.secret,
+    env = kernel_env(
+        tmp, AXONFLOW_ENDPOINT=agent.url, AXONFLOW_CLIENT_ID="interrupts",
+        AXONFLOW_CLIENT_SECRET=agent.test_secret,
         OPENAI_API_KEY="sk-test", OPENAI_API_BASE=llm.url + "/v1", OPENAI_BASE_URL=llm.url + "/v1",
         AXONFLOW_NOTEBOOK_MODEL="openai/test-model",
-        XDG_DATA_HOME=str(tmp / "data"), IPYTHONDIR=str(tmp / "ipython"), PYTHONUNBUFFERED="1",
     )
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
+    km, kc = start_kernel(env)
     state = {"agent": agent, "llm": llm, "km": km, "kc": kc, "port": port, "db": db}
     try:
         ok = _run(kc, "%load_ext axonflow_notebook\n"
@@ -92,14 +80,12 @@ def world(tmp_path_factory):
         assert warm["status"] == "ok", warm
         yield state
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc)
         llm.stop()
         state["agent"].stop()
 
 
-def _run(kc, code: str, timeout: float = 120) -> dict:
-    return kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)["content"]
+_run = run
 
 
 BASELINE = """
@@ -127,6 +113,15 @@ while True:
 assert not _new_threads, _new_threads
 assert not _new_tasks, [repr(t)[:300] for t in _new_tasks]
 """
+
+
+def _says_what_happened(reply: dict, what: str) -> None:
+    """One or two lines naming what happened: no traceback through the rewritten call."""
+    assert reply["status"] == "error" and reply["ename"] == INTERRUPTED, reply
+    lines = reply["traceback"]
+    assert 1 <= len(lines) <= 2, lines
+    text = "\n".join(lines)
+    assert what in text and "governed_awaiting" not in text and "CancelledError" not in text, text
 
 
 def _interrupt_cell(world, code: str, ready) -> tuple[dict, float, str]:
@@ -178,7 +173,7 @@ def _shown(msg: dict, msg_id: str) -> bool:
 
 def _pending(agent) -> list:
     response = httpx.get(f"{agent.url}/api/v1/hitl/queue", params={"status": "pending"},
-                         auth=("interrupts", agent.secret), timeout=5)
+                         auth=("interrupts", agent.test_secret), timeout=5)
     body = response.json()
     data = body.get("data", body)
     return data.get("items", []) if isinstance(data, dict) else data
@@ -197,18 +192,25 @@ def test_interrupt_while_waiting_for_approval_then_late_approval_runs_nothing(wo
 
     reply, took, published = _interrupt_cell(
         world, "%%governed -o held\nPrepare a wire transfer of 7 EUR.", ready)
-    assert reply["status"] == "error" and reply["ename"] in INTERRUPTED, reply
+    _says_what_happened(reply, "while waiting for approval of request")
     assert took < PROMPT_TIMEOUT_S
     assert "cancel" in published.lower() or "interrupt" in published.lower()
+    bound = _run(kc, "assert held is _governed and held.error is not None\n"
+                     "assert held.decision.status == 'needs_approval', held.decision\n"
+                     "assert held.approval.status == 'cancelled', held.approval\n"
+                     "kinds = [type(e).__name__ for e in held.events]\n"
+                     "assert 'ApprovalRequested' in kinds and 'DecisionMade' in kinds, kinds")
+    assert bound["status"] == "ok", bound
     nothing_left = _run(kc, NOTHING_LEFT)
     assert nothing_left["status"] == "ok", nothing_left
 
-    # The abandoned request is approved afterwards: no one is waiting, nothing runs.
-    (item,) = _pending(agent)
-    response = httpx.post(f"{agent.url}/api/v1/hitl/queue/{item['request_id']}/approve",
+    # The abandoned request is approved afterwards: no one is waiting, nothing runs. (Once the
+    # core expires abandoned requests, the approval itself is refused: 409.)
+    request_id = reply["traceback"][0].rstrip(".").split()[-1]
+    response = httpx.post(f"{agent.url}/api/v1/hitl/queue/{request_id}/approve",
                           json={"reviewer_id": "late", "reviewer_email": "late@example.com",
-                                "comment": "too late"}, auth=("reviewer", agent.secret), timeout=5)
-    assert response.status_code == 200, response.text
+                                "comment": "too late"}, auth=("reviewer", agent.test_secret), timeout=5)
+    assert response.status_code in (200, 409), response.text
     time.sleep(1.0)  # five poll intervals
     assert llm.count == before_llm, "a late approval made the interrupted call run"
     after = _run(kc, "%%governed -o next_ok\nSay hello again.\n")
@@ -233,7 +235,10 @@ def test_interrupt_while_a_stream_is_arriving(world):
             world, "%%governed --stream -o cut\nTell me a long story.", ready)
     finally:
         llm.chunk_delay = 0.0
-    assert reply["status"] == "error" and reply["ename"] in INTERRUPTED, reply
+    _says_what_happened(reply, "while the answer was streaming")
+    bound = _run(kc, "assert cut.error is not None and cut.decision.status == 'approved'\n"
+                     "assert any(type(e).__name__ == 'CompletionChunk' for e in cut.events)")
+    assert bound["status"] == "ok", bound
     assert took < PROMPT_TIMEOUT_S
     assert "word1" in published, "no chunk had arrived: the stream was not interrupted mid-way"
     assert "word119" not in published, "the whole stream arrived before the interrupt took effect"
@@ -265,9 +270,8 @@ def test_interrupt_while_the_agent_is_restarting(world):
         reply, took, published = _interrupt_cell(world, "%%governed -o during_restart\nSay hi.", ready)
     finally:
         hole.close()
-        world["agent"] = EmbeddedAgent(port=port, db_path=str(world["db"]), policies=str(POLICIES),
-                                       secret=world["agent"].secret).start()
-    assert reply["status"] == "error" and reply["ename"] in INTERRUPTED, reply
+        world["agent"] = start_agent(world["db"], policies=POLICIES, port=port)
+    _says_what_happened(reply, "before AxonFlow's policy check answered")
     assert took < PROMPT_TIMEOUT_S
     assert "cancel" in published.lower() or "interrupt" in published.lower()
     nothing_left = _run(kc, NOTHING_LEFT)

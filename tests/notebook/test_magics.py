@@ -1,6 +1,6 @@
 """`%%governed` in a real InteractiveShell against a real embedded agent (demo policies).
 
-Widgets use ipywidgets' DummyComm, so the views are real objects whose buttons can be clicked.
+Widgets use ipywidgets' test comms, so the views are real objects whose buttons can be clicked.
 No LLM key is set: answers are simulated, governance is real.
 """
 
@@ -12,101 +12,13 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
+
+from axonflow_notebook.testing.agents import pending_request_ids, start_agent
+from axonflow_notebook.testing.shell import bundle_text, magics_of
+from axonflow_notebook.testing.widgets import approval_panel, click, widget_by_id
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
-KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AXONFLOW_ENDPOINT", "AXONFLOW_CLIENT_ID",
-        "AXONFLOW_CLIENT_SECRET", "AXONFLOW_NOTEBOOK_MODEL")
-
-
-@pytest.fixture(scope="module")
-def widget_comms():
-    import ipywidgets
-    from ipywidgets.widgets.tests import utils
-
-    import uuid
-
-    import comm
-
-    original_repr = ipywidgets.Widget._repr_mimebundle_
-    utils.setup_test_comm()
-    ipywidgets.Widget._repr_mimebundle_ = original_repr  # keep real reprs: views are displayed
-
-    def unique_comm(**kwargs):
-        # ipywidgets' DummyComm gives every widget the id "a-b-c-d": then any other widget
-        # closed (or collected) mid-test removes the live view from the registry the tests
-        # look buttons up in, and they fail depending on what ran before.
-        dummy = utils.DummyComm()
-        dummy.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
-        return dummy
-
-    comm.create_comm = unique_comm  # teardown_test_comm restores the original
-    yield
-    utils.teardown_test_comm()
-    ipywidgets.Widget._repr_mimebundle_ = original_repr
-
-
-@pytest.fixture(scope="module")
-def ip(widget_comms, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    for key in KEYS:
-        mp.delenv(key, raising=False)
-    mp.setenv("AXONFLOW_POLICIES", str(POLICIES))
-    mp.setenv("AXONFLOW_TELEMETRY", "off")
-    mp.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell.instance(config=config)
-    shell.extension_manager.unload_extension("axonflow_notebook")
-    shell.config.pop("GovernedMagics", None)
-    shell.run_line_magic("load_ext", "axonflow_notebook")
-    magics = shell.magics_manager.registry["GovernedMagics"]
-    magics.data_dir = str(tmp_path_factory.mktemp("axonflow-data"))
-    magics.approval_poll_interval_seconds = 0.2
-    magics.approval_max_wait_seconds = 20
-    yield shell
-    shell.run_line_magic("unload_ext", "axonflow_notebook")
-    shell.config.pop("GovernedMagics", None)
-    mp.undo()
-
-
-@pytest.fixture
-def published(ip, monkeypatch):
-    """Every display_data / update_display_data bundle the cell sends."""
-    sent = []
-    original = ip.display_pub.publish
-
-    def publish(data, metadata=None, *args, **kwargs):
-        sent.append((data, metadata or {}, kwargs.get("update", False)))
-        return original(data, metadata, *args, **kwargs)
-
-    monkeypatch.setattr(ip.display_pub, "publish", publish)
-    return sent
-
-
-def _text(bundles) -> str:
-    return "\n".join(str(v) for data, meta, _ in bundles for v in list(data.values()) + [meta])
-
-
-def _magics(ip):
-    return ip.magics_manager.registry["GovernedMagics"]
-
-
-def _approval(widget):
-    """The live card's approval panel state (the card is one widget: ui/live_widget.py)."""
-    for call in getattr(widget, "calls", None) or []:
-        if call.get("approval"):
-            return call["approval"]
-    return None
-
-
-def _click(widget, action, comment=""):
-    """What the browser sends when Approve / Reject is clicked (ui/static/call_card.js)."""
-    panel = _approval(widget)
-    widget._handle_custom_msg({"type": "decide", "action": action,
-                               "request_id": panel["request_id"], "comment": comment}, [])
 
 
 def test_allowed_call_binds_result_and_name(ip, published):
@@ -120,7 +32,7 @@ def test_allowed_call_binds_result_and_name(ip, published):
     finished = [e for e in result.events if type(e).__name__ == "CompletionFinished"]
     assert finished and finished[0].simulated
     assert any(update for _, _, update in published), "live view was not replaced by a summary"
-    assert "simulated" in _text(published).lower()
+    assert "simulated" in bundle_text(published).lower()
 
 
 def test_cell_text_is_never_interpolated(ip):
@@ -166,40 +78,37 @@ def test_redaction_reaches_the_model_redacted(ip):
     assert "RedactionApplied" in kinds
 
 
-def test_no_simulate_names_the_missing_key(ip):
+def test_no_simulate_names_the_missing_key_before_anything_shows(ip, published):
+    import litellm  # noqa: F401 - once LiteLLM is loaded, the key is checked before the card
+
     out = ip.run_cell("%%governed --no-simulate -m gpt-4o-mini\nhello")
     assert isinstance(out.error_in_exec, UsageError)
     assert "OPENAI_API_KEY" in str(out.error_in_exec)
+    assert not published
+
+
+def _click_when_shown(published, action: str, done: threading.Event) -> None:
+    deadline = time.time() + 30
+    while time.time() < deadline and not done.is_set():
+        for data, _, _ in list(published):
+            view = data.get("application/vnd.jupyter.widget-view+json")
+            widget = widget_by_id(view["model_id"]) if view else None
+            if widget is not None and click(widget, action):
+                done.set()
+                return
+        time.sleep(0.3)
 
 
 def test_approve_button_works_while_the_cell_awaits(ip, published):
     """The cell awaits on the loop (input transformer), so a click is processed mid-wait."""
     clicked = threading.Event()
-
-    def click_when_shown():
-        import ipywidgets
-
-        deadline = time.time() + 30
-        while time.time() < deadline and not clicked.is_set():
-            for data, _, _ in list(published):
-                view = data.get("application/vnd.jupyter.widget-view+json")
-                if not view:
-                    continue
-                widget = ipywidgets.widgets.widget._instances.get(view["model_id"])
-                panel = _approval(widget) if widget else None
-                if panel and panel["pending"] and panel["actions"] == "buttons":
-                    _click(widget, "approve")
-                    if _approval(widget)["clicked"]:
-                        clicked.set()
-                        return
-            time.sleep(0.3)
-
-    thread = threading.Thread(target=click_when_shown, daemon=True)
+    thread = threading.Thread(target=_click_when_shown, args=(published, "approve", clicked),
+                              daemon=True)
     thread.start()
     started = time.time()
     out = ip.run_cell("%%governed -o wired\nPrepare a wire transfer of 100 EUR to the supplier.")
     thread.join(5)
-    assert clicked.is_set(), "no live card with Approve appeared"
+    assert clicked.is_set(), "no enabled Approve button appeared"
     assert out.error_in_exec is None, out.error_in_exec
     result = ip.user_ns["wired"]
     assert result.ok and result.approval.status == "approved"
@@ -208,15 +117,15 @@ def test_approve_button_works_while_the_cell_awaits(ip, published):
 
 
 def test_reviewer_outside_the_cell_rejects(ip):
-    from axonflow_notebook.notebook.approvals import resolve
+    from axonflow_notebook.notebook.calls.sync import resolve
 
-    console = _magics(ip).runtime.backend().console
+    console = magics_of(ip).runtime.backend().console
 
     def reject_pending():
         deadline = time.time() + 30
         while time.time() < deadline:
-            for item in resolve(console.list_queue()).items:
-                resolve(console.reject(item.request_id, reviewer_id="alice",
+            for request_id in pending_request_ids(console):
+                resolve(console.reject(request_id, reviewer_id="alice",
                                        reviewer_email="alice@example.com", comment="not today"))
                 return
             time.sleep(0.2)
@@ -229,7 +138,7 @@ def test_reviewer_outside_the_cell_rejects(ip):
     assert result.approval.status == "rejected"
 
 
-def test_background_returns_a_handle_and_binds_later(ip):
+def test_background_returns_a_handle_and_binds_later(ip, published):
     out = ip.run_cell("%%governed --background -o later\nName three colours.")
     handle = out.result
     assert type(handle).__name__ == "GovernedHandle"
@@ -240,37 +149,39 @@ def test_background_returns_a_handle_and_binds_later(ip):
     assert "GovernedHandle" in handle._repr_mimebundle_()[0]["text/plain"]
 
 
+def test_a_displayed_handle_says_how_the_call_ended(ip, published):
+    """Issue 11 item 3: a saved notebook never shows "running" for a finished background call."""
+    ip.run_cell("%%governed --background\nName a planet.")
+    handle = ip.user_ns["_governed_handle"]
+    ip.run_cell("_governed_handle")
+    handle.result(timeout=30)
+    time.sleep(0.2)
+    handle_displays = [(data, update) for data, _, update in published
+                       if "GovernedHandle(" in str(data.get("text/plain", ""))]
+    assert handle_displays and handle_displays[-1][1], "the handle's display was not updated"
+    assert "done" in handle_displays[-1][0]["text/plain"]
+    assert "running" not in handle_displays[-1][0]["text/plain"]
+
+
 def test_background_handle_can_be_awaited(ip):
     ip.run_cell("%%governed --background\nName three fruits.")
     out = ip.run_cell("res = await _governed_handle\nres.ok")
     assert out.error_in_exec is None and out.result is True
 
 
-def test_code_mode_governs_each_call_and_restores_litellm(ip):
-    import litellm
-
-    before = (litellm.completion, litellm.acompletion)
-    cell = (
-        "import litellm\n"
-        "from axonflow_notebook import PolicyDeniedError\n"
-        "ok = litellm.completion(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'hi'}])\n"
-        "try:\n"
-        "    litellm.completion(model='gpt-4o-mini',\n"
-        "                       messages=[{'role': 'user', 'content': 'Project Nightingale?'}])\n"
-        "except PolicyDeniedError as exc:\n"
-        "    caught = exc\n"
-        "aok = await litellm.acompletion(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'yo'}])\n"
-    )
-    out = ip.run_cell("%%governed --code -o calls\n" + cell)
-    assert out.error_in_exec is None, out.error_in_exec
-    assert "project-nightingale" in ip.user_ns["caught"].policies
-    assert ip.user_ns["ok"].choices[0].message.content
-    assert len(ip.user_ns["calls"]) == 3
-    assert (litellm.completion, litellm.acompletion) == before
-
-    out = ip.run_cell("%%governed --code\nimport litellm\nraise ValueError('boom')\n")
-    assert isinstance(out.error_in_exec, ValueError)
-    assert (litellm.completion, litellm.acompletion) == before
+def test_cancelling_a_background_handle_ends_the_call_as_cancelled(ip):
+    out = ip.run_cell("%%governed --background -o dropped\nPrepare a wire transfer of 12 EUR.")
+    handle = out.result
+    deadline = time.time() + 20
+    while handle.status != "pending approval" and time.time() < deadline:
+        time.sleep(0.1)
+    assert handle.status == "pending approval", handle.status
+    assert handle.cancel()
+    result = handle.result(timeout=10)
+    assert handle.status == "cancelled"
+    assert ip.user_ns["dropped"] is result and result.error is not None
+    assert result.decision is not None and result.decision.status == "needs_approval"
+    assert any(type(e).__name__ == "ApprovalRequested" for e in result.events)
 
 
 def test_streaming(ip):
@@ -281,15 +192,14 @@ def test_streaming(ip):
 
 
 def test_axonflow_status_policies_audit(ip, capsys):
-    _magics(ip).client_secret = "top-secret-value"
+    magics_of(ip).client_secret = "top-secret-value"
     try:
         status = ip.run_line_magic("axonflow", "status")
-        bundle = status._repr_mimebundle_() if hasattr(status, "_repr_mimebundle_") else ({}, {})
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data, _ = status._repr_mimebundle_()
         text = " ".join(str(v) for v in data.values())
         assert "top-secret-value" not in text and "embedded" in text.lower()
     finally:
-        _magics(ip).client_secret = ""
+        magics_of(ip).client_secret = ""
     policies = ip.run_line_magic("axonflow", "policies")
     assert "AxonFlow policies" in str(policies._repr_mimebundle_())
     audit = ip.run_line_magic("axonflow", "audit --limit 5")
@@ -299,40 +209,9 @@ def test_axonflow_status_policies_audit(ip, capsys):
     assert "top-secret-value" not in capsys.readouterr().out
 
 
-def test_terminal_ipython_prints_text_lines(tmp_path):
-    """Terminal IPython: the same magics, one text line per event, no widgets."""
-    import os
-    import subprocess
-    import sys
-
-    lines = [
-        "%load_ext axonflow_notebook",
-        f"%config GovernedMagics.data_dir = {str(tmp_path)!r}",
-        "%governed Say hello",
-        "%governed --no-raise What is project nightingale?",
-        "exit",
-    ]
-    env = {k: v for k, v in os.environ.items() if k not in KEYS}
-    env.update(AXONFLOW_POLICIES=str(POLICIES), AXONFLOW_TELEMETRY="off",
-               LITELLM_LOCAL_MODEL_COST_MAP="True", IPYTHONDIR=str(tmp_path / "ipython"))
-    out = subprocess.run(
-        [sys.executable, "-m", "IPython", "--simple-prompt", "--no-banner",
-         "--HistoryAccessor.enabled=False"],
-        input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, timeout=120,
-    ).stdout
-    assert "AxonFlow: embedded agent at http://127.0.0.1:" in out
-    assert "decision: allowed" in out
-    assert "project-nightingale" in out.lower()
-    assert "VBox(" not in out and "widget" not in out.lower()
-
-
 def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, published, tmp_path):
-    """Against an endpoint (not the embedded dev agent) the requester may not approve."""
-    import ipywidgets
-
-    from axonflow_notebook.agent import EmbeddedAgent
-
-    magics = _magics(ip)
+    """Against an endpoint (not the local dev agent) the requester may not approve."""
+    magics = magics_of(ip)
     seen: dict = {}
     stop = threading.Event()
 
@@ -340,30 +219,30 @@ def test_real_axonflow_without_reviewer_disables_buttons_with_the_reason(ip, pub
         while not stop.is_set():
             for data, _, _ in list(published):
                 view = data.get("application/vnd.jupyter.widget-view+json")
-                widget = ipywidgets.widgets.widget._instances.get(view["model_id"]) if view else None
-                panel = _approval(widget) if widget else None
-                if panel and "reviewer_id" in panel["note"]:
+                widget = widget_by_id(view["model_id"]) if view else None
+                panel = approval_panel(widget) if widget is not None else None
+                if panel and "reviewer" in panel["note"]:
                     seen.update(disabled=panel["actions"] == "disabled", note=panel["note"])
             time.sleep(0.1)
 
-    with EmbeddedAgent(port=0, db_path=str(tmp_path / "remote.db"), policies=str(POLICIES)) as remote:
+    remote = start_agent(tmp_path / "remote.db", policies=POLICIES)
+    try:
         magics.endpoint = remote.url
         magics.client_id = "analyst-notebook"
-        magics.client_secret = remote.secret
+        magics.client_secret = remote.test_secret
         magics.approval_max_wait_seconds = 6  # the watcher needs the live view to last a while
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        try:
-            out = ip.run_cell("%%governed --no-raise\nPrepare a wire transfer of 3 EUR.")
-            assert out.error_in_exec is None, out.error_in_exec
-            assert type(ip.user_ns["_governed"].error).__name__ == "ApprovalTimeout"
-        finally:
-            stop.set()
-            watcher.join(2)
-            magics.endpoint = ""
-            magics.client_id = ""
-            magics.client_secret = ""
-            magics.approval_max_wait_seconds = 20
+        out = ip.run_cell("%%governed --no-raise\nPrepare a wire transfer of 3 EUR.")
+        assert out.error_in_exec is None, out.error_in_exec
+        assert type(ip.user_ns["_governed"].error).__name__ == "ApprovalTimeout"
+    finally:
+        stop.set()
+        magics.endpoint = ""
+        magics.client_id = ""
+        magics.client_secret = ""
+        magics.approval_max_wait_seconds = 20
+        remote.stop()
     assert seen.get("disabled") is True, seen
     assert "reviewer queue" in seen["note"] or "%axonflow queue" in seen["note"]
 
@@ -372,15 +251,21 @@ def test_axonflow_endpoint_returns_the_url_in_use(ip):
     """`url = %axonflow endpoint` is the public way to point a reviewer console at the backend."""
     url = ip.run_line_magic("axonflow", "endpoint")
     assert url.startswith("http://127.0.0.1:")
-    assert url == ip.magics_manager.registry["GovernedMagics"].runtime.backend().url
+    assert url == magics_of(ip).runtime.backend().url
 
 
-def test_unload_stops_the_agent_and_reload_starts_lazily(ip):
-    """Last in this module: it stops the module's backend."""
-    backend = _magics(ip).runtime.backend()
-    agent = backend.agent
-    assert agent is not None and agent.running
+def test_unload_closes_and_reload_starts_lazily(ip):
+    """Last in this module: it closes the module's backend. A kernel stops only an agent of its
+    own; the user's shared local agent keeps serving the other kernels."""
+    import httpx
+
+    from axonflow_notebook.notebook.calls.local_agent import owned_by_kernel
+
+    backend = magics_of(ip).runtime.backend()
+    agent, url = backend.agent, backend.url
     ip.run_line_magic("reload_ext", "axonflow_notebook")
-    assert not agent.running
-    assert _magics(ip).runtime.backends.started is None  # nothing starts until first use
-
+    assert magics_of(ip).runtime.backends.started is None  # nothing starts until first use
+    if owned_by_kernel(agent):
+        assert not agent.agent.running
+    else:
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200

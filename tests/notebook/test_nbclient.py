@@ -1,10 +1,11 @@
-"""Headless notebooks and a kernel-level click, against a real embedded agent.
+"""Headless notebooks and kernel-level behaviour, against a real embedded agent.
 
 * One notebook (nbclient) walks every outcome in order, the way "Run All" would: allowed, blocked,
-  redacted, approved and rejected by a reviewer outside the kernel, timed out, code mode,
-  streaming, `--background` then `await`.
+  redacted, approved and rejected by a reviewer outside the kernel, timed out, code mode (its last
+  expression shown), streaming, `--background` then `await`.
 * A jupyter_client kernel runs a cell that waits for an approval and receives the Approve
-  button's comm_msg while it waits (ipykernel >= 7.4 and an awaiting cell: jupyter-notes §2.6).
+  button's comm_msg while it waits (ipykernel >= 7.4 and an awaiting cell).
+* The first governed cell of a fresh kernel shows its card before LiteLLM is loaded.
 """
 
 from __future__ import annotations
@@ -20,33 +21,24 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from axonflow_notebook.testing.agents import start_agent
+from axonflow_notebook.testing.kernels import kernel_env, run, start_kernel, stop_kernel
+
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
 SECRET = "nb-secret-never-shown-42"
-_SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
 
 
 def _kernel_env(tmp_path: Path, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update(
-        AXONFLOW_TELEMETRY="off",
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        AXONFLOW_POLICIES=str(POLICIES),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        IPYTHONDIR=str(tmp_path / "ipython"),
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+    return kernel_env(tmp_path, AXONFLOW_POLICIES=str(POLICIES), **extra)
 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory):
-    from axonflow_notebook.agent import EmbeddedAgent
-
     db = tmp_path_factory.mktemp("agent") / "agent.sqlite3"
-    with EmbeddedAgent(port=0, db_path=str(db), policies=str(POLICIES), secret=SECRET) as running:
-        yield running
+    running = start_agent(db, policies=POLICIES, secret=SECRET)
+    yield running
+    running.stop()
 
 
 def _reviewer(agent_url: str, stop: threading.Event, decided: list) -> None:
@@ -109,6 +101,10 @@ def _cells() -> list:
              "    denied = exc"),
         code("assert len(calls) == 2 and 'project-nightingale' in denied.policies\n"
              "assert (litellm.completion, litellm.acompletion) == original"),
+        code("%%governed --code\n"
+             "import pandas as pd\n"
+             "df = pd.DataFrame({'shown': [1, 2, 3, 4]})\n"
+             "df.tail(3)"),
         code("%%governed --stream -o streamed\nCount to three."),
         code("assert streamed.ok and streamed.text"),
         code("%%governed --background -o bg\nName a colour."),
@@ -153,26 +149,35 @@ def test_notebook_runs_every_outcome_in_order(agent, tmp_path):
     assert 1 <= len(errors[0].traceback) <= 2
     assert "project-nightingale" in "\n".join(errors[0].traceback).lower()
 
-
-def _start_kernel(env: dict):
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env)
-    kc = km.client()
-    kc.start_channels()
-    kc.wait_for_ready(timeout=60)
-    return km, kc
+    tail = next(c for c in nb.cells if "df.tail(3)" in c.source)
+    results = [o for o in tail.outputs if o.output_type == "execute_result"]
+    assert len(results) == 1, tail.outputs  # the cell's value, as a normal cell shows it
+    assert "shown" in results[0].data["text/plain"] and "<table" in results[0].data["text/html"]
 
 
-def _run(kc, code: str, timeout: float = 120) -> dict:
-    reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
-    return reply["content"]
+_start_kernel = start_kernel
+_run = run
+
+
+def _approve_target(models: dict):
+    """(comm id, message) of an Approve click on a live card: the nbui card (one model whose
+    `calls` carry the panel) or an ipywidgets Button."""
+    for cid, state in models.items():
+        for call in state.get("calls") or []:
+            panel = call.get("approval")
+            if panel and panel["pending"] and panel["actions"] == "buttons" and not panel["clicked"]:
+                return cid, {"type": "decide", "action": "approve",
+                             "request_id": panel["request_id"], "comment": ""}
+        if state.get("_model_name") == "ButtonModel" and state.get("description") == "Approve" \
+                and not state.get("disabled"):
+            return cid, {"event": "click"}
+    return None
 
 
 def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
     """The cell awaits the approval; the Approve button's comm_msg is handled mid-wait."""
-    km, kc = _start_kernel(_kernel_env(tmp_path))
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
     try:
         setup = _run(kc, "%load_ext axonflow_notebook\n"
                          "%config GovernedMagics.approval_poll_interval_seconds = 0.2\n"
@@ -194,20 +199,12 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
                     state = content.get("data", {}).get("state", {})
                     entry = buttons.setdefault(content["comm_id"], {})
                     entry.update(state)
-            # The live card is one widget; its panel appears once the request is held. Click
-            # (the message the browser sends) once a second until the card takes it.
-            target = next(((cid, c["approval"]) for cid, s in buttons.items()
-                           for c in s.get("calls") or []
-                           if c.get("approval") and c["approval"]["pending"]
-                           and c["approval"]["actions"] == "buttons"
-                           and not c["approval"]["clicked"]), None)
+            target = _approve_target(buttons)
+            # Click (the message the browser sends) once a second until the card takes it: the
+            # panel exists before the request is held and ignores clicks until then.
             if target and time.time() - last_click > 1.0:
                 kc.shell_channel.send(kc.session.msg("comm_msg", {
-                    "comm_id": target[0],
-                    "data": {"method": "custom", "content": {
-                        "type": "decide", "action": "approve",
-                        "request_id": target[1]["request_id"], "comment": ""}},
-                }))
+                    "comm_id": target[0], "data": {"method": "custom", "content": target[1]}}))
                 last_click = time.time()
                 clicks += 1
             try:
@@ -216,19 +213,19 @@ def test_click_in_a_waiting_cell_reaches_the_kernel(tmp_path):
                     reply = shell_msg["content"]
             except queue.Empty:
                 pass
-        assert clicks, "no live card with Approve was displayed"
+        assert clicks, "no enabled Approve button was displayed"
         assert reply is not None and reply["status"] == "ok", reply
         check = _run(kc, "assert clicked.ok and clicked.approval.status == 'approved', clicked\n"
                          "assert 'self-approved' in (clicked.approval.comment or '') + "
                          "(clicked.approval.reviewer or ''), clicked.approval")
         assert check["status"] == "ok", check
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc, env)
 
 
 def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
-    km, kc = _start_kernel(_kernel_env(tmp_path))
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
     try:
         assert _run(kc, "%load_ext axonflow_notebook\n"
                         "%config GovernedMagics.approval_poll_interval_seconds = 0.2")["status"] == "ok"
@@ -239,9 +236,8 @@ def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
             try:
                 msg = kc.get_iopub_msg(timeout=0.2)
                 texts.append(json.dumps(msg["content"], default=str))
-                if msg["msg_type"] == "comm_msg" and "ApprovalPanel" not in texts[-1] \
-                        and "pending" in texts[-1].lower():
-                    seen_pending = True
+                if msg["msg_type"] == "comm_msg" and "Human approval" in texts[-1]:
+                    seen_pending = True  # the request is held: its panel is drawn
             except queue.Empty:
                 pass
             if seen_pending and interrupted_at is None:
@@ -267,5 +263,78 @@ def test_interrupt_stops_the_wait_and_says_cancelled(tmp_path):
         assert "cancel" in " ".join(texts[-50:]).lower()
         assert _run(kc, "assert waiting.error is not None")["status"] == "ok"
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc, env)
+
+
+def test_first_governed_cell_shows_its_card_before_litellm_is_loaded(tmp_path):
+    """The card appears at once ("loading LiteLLM…"); LiteLLM (seconds) loads off the kernel's
+    loop and the call goes on when it is ready. bench/bench_first_cell.py measures the time."""
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
+    try:
+        assert _run(kc, "%load_ext axonflow_notebook")["status"] == "ok"
+        started = time.monotonic()
+        msg_id = kc.execute("%%governed -o first\nSay hello.")
+        shown_at, reply, texts = None, None, []
+        while reply is None and time.monotonic() - started < 120:
+            try:
+                msg = kc.get_iopub_msg(timeout=0.05)
+                texts.append(json.dumps(msg["content"], default=str))
+                if (shown_at is None and msg["msg_type"] == "display_data"
+                        and msg["parent_header"].get("msg_id") == msg_id):
+                    shown_at = time.monotonic()
+            except queue.Empty:
+                pass
+            try:
+                shell_msg = kc.get_shell_msg(timeout=0.01)
+                if shell_msg["parent_header"].get("msg_id") == msg_id:
+                    reply = shell_msg["content"]
+                    done_at = time.monotonic()
+            except queue.Empty:
+                pass
+        assert reply is not None and reply["status"] == "ok", reply
+        assert shown_at is not None, "the cell displayed nothing"
+        assert "loading LiteLLM" in " ".join(texts), "the card did not say it was loading LiteLLM"
+        # headroom for a shared machine; the budget (0.3 s) is the benchmark's
+        assert shown_at - started < 2.0, shown_at - started
+        assert done_at - shown_at > 0.5, "LiteLLM was already loaded: nothing was measured"
+        check = _run(kc, "import sys\nassert first.ok, first\nassert 'litellm' in sys.modules")
+        assert check["status"] == "ok", check
+    finally:
+        stop_kernel(km, kc, env)
+
+
+def test_interrupting_the_first_cell_while_litellm_loads(tmp_path):
+    """Interrupted before anything was sent: two lines, the card says cancelled, the result is
+    bound, and the next cell works (LiteLLM goes on loading in its own thread)."""
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
+    try:
+        assert _run(kc, "%load_ext axonflow_notebook")["status"] == "ok"
+        msg_id = kc.execute("%%governed -o early\nSay hello.")
+        reply, interrupted, texts = None, False, []
+        deadline = time.time() + 60
+        while reply is None and time.time() < deadline:
+            try:
+                msg = kc.get_iopub_msg(timeout=0.05)
+                texts.append(json.dumps(msg["content"], default=str))
+                if not interrupted and "loading LiteLLM" in texts[-1]:
+                    km.interrupt_kernel()
+                    interrupted = True
+            except queue.Empty:
+                pass
+            try:
+                shell_msg = kc.get_shell_msg(timeout=0.01)
+                if shell_msg["parent_header"].get("msg_id") == msg_id:
+                    reply = shell_msg["content"]
+            except queue.Empty:
+                pass
+        assert interrupted, "the card never said it was loading LiteLLM"
+        assert reply is not None and reply["ename"] == "GovernedCallInterrupted", reply
+        assert len(reply["traceback"]) <= 2 and "policy check" in reply["traceback"][0]
+        check = _run(kc, "assert early is _governed and early.error is not None\n"
+                         "%governed -o later Say hello again.\n"
+                         "assert later.ok, later")
+        assert check["status"] == "ok", check
+    finally:
+        stop_kernel(km, kc, env)

@@ -9,22 +9,24 @@ ordinary nbval run that can be repeated by hand:
         --nbval-sanitize-with tests/notebooks/sanitize.cfg notebooks/
 
 The environment is scrubbed of AxonFlow endpoints and LLM keys (answers are simulated, the
-embedded agent is used) and gets a fresh data directory, so the agent's SQLite file is new.
+embedded agent is used) and gets a fresh data directory, so the agent (shared by the notebook's
+kernels, and stopped afterwards) and its SQLite file are new.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from axonflow_notebook.testing.agents import stop_local_agents
+from axonflow_notebook.testing.kernels import kernel_data_dir, kernel_env
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SANITIZE = Path(__file__).with_name("sanitize.cfg")
-_SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
 
 
 def test_there_are_demo_notebooks():
@@ -38,14 +40,7 @@ def test_there_are_demo_notebooks():
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_under_nbval(notebook, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-    env.update(
-        AXONFLOW_TELEMETRY="off",
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        IPYTHONDIR=str(tmp_path / "ipython"),
-        PYTHONUNBUFFERED="1",
-    )
+    env = kernel_env(tmp_path)
     command = [
         sys.executable, "-m", "pytest",
         "--nbval-lax",
@@ -56,7 +51,10 @@ def test_notebook_runs_under_nbval(notebook, tmp_path):
         "-q",
         str(notebook),
     ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
+    try:
+        done = subprocess.run(
+            command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+        )
+    finally:  # the notebooks' kernels share one local agent, which outlives them
+        stop_local_agents(kernel_data_dir(env), runtime_dir=env["AXONFLOW_RUNTIME_DIR"])
     assert done.returncode == 0, f"nbval failed on {notebook.name}:\n{done.stdout[-6000:]}"

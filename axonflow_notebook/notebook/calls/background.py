@@ -1,30 +1,41 @@
 """The live handle a `%%governed --background` cell returns.
 
-The call runs on a worker thread through the core's sync bridge, so the handle works the same in
-a kernel, in terminal IPython and from a plain script: `await handle` on any loop,
-`handle.result(timeout=...)` from sync code, `.status` at any time.
+The call runs as a task on the core's background loop, so the handle works the same in a
+kernel, in terminal IPython and from a plain script: `await handle` on any loop,
+`handle.result(timeout=...)` from sync code, `.status` at any time, `.cancel()` to give up (the
+call ends as cancelled, and AxonFlow's approval request with it). Where the handle is displayed,
+the display is updated when the call ends, so a saved notebook never says "running" for a call
+that finished.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from typing import Any, Optional
+import threading
+from typing import Any, List, Optional
 
-from ..core.events import ApprovalDecided, ApprovalRequested, CallFailed, DecisionMade
+from ...core.events import ApprovalDecided, ApprovalRequested, CallFailed, DecisionMade
+
+_ACTIVE = ("running", "pending approval", "pending")
 
 
 class GovernedHandle:
     def __init__(self, *, prompt_preview: str, model: str, deadline_s: float) -> None:
-        self._future: concurrent.futures.Future = concurrent.futures.Future()
+        self._future: "concurrent.futures.Future[Any]" = concurrent.futures.Future()
+        self._task: Optional["concurrent.futures.Future[Any]"] = None
         self._status = "running"
         self._prompt_preview = prompt_preview
         self._model = model
         self.deadline_s = deadline_s
         self.request_id: Optional[str] = None
-        self._displays: list = []  # where it was shown: updated to the final state at the end
+        self._displays: List[Any] = []
+        self._lock = threading.Lock()
 
-    # -- fed by the runner -----------------------------------------------------------------
+    # -- fed by the call -------------------------------------------------------------------
+    def attach(self, task: "concurrent.futures.Future[Any]") -> None:
+        self._task = task
+
     def observe(self, event: Any) -> None:
         if isinstance(event, DecisionMade):
             self._status = {"approved": "running", "blocked": "blocked"}.get(event.status, "pending")
@@ -36,10 +47,12 @@ class GovernedHandle:
         elif isinstance(event, CallFailed):
             self._status = "failed"
 
-    def set_result(self, result: Any) -> None:
-        if result.error is None:
+    def set_result(self, result: Any, *, cancelled: bool = False) -> None:
+        if cancelled:
+            self._status = "cancelled"
+        elif result.error is None:
             self._status = "done"
-        elif self._status in ("running", "pending approval", "pending"):
+        elif self._status in _ACTIVE:
             self._status = "failed"
         self._future.set_result(result)
         self._refresh_displays()
@@ -52,11 +65,17 @@ class GovernedHandle:
     # -- user API --------------------------------------------------------------------------
     @property
     def status(self) -> str:
-        """running | pending approval | approved | rejected | blocked | done | failed | …"""
+        """running | pending approval | approved | rejected | blocked | done | failed | cancelled"""
         return self._status
 
     def done(self) -> bool:
         return self._future.done()
+
+    def cancel(self) -> bool:
+        """Give up on the call: it ends as cancelled (its result says so). False if it ended."""
+        if self._task is None or self.done():
+            return False
+        return self._task.cancel() or not self._task.done()
 
     def result(self, timeout: Optional[float] = None) -> Any:
         """The GovernedResult; waits up to `timeout` (default: the configured deadline)."""
@@ -69,6 +88,7 @@ class GovernedHandle:
     def __await__(self):
         return asyncio.wait_for(asyncio.wrap_future(self._future), self.deadline_s).__await__()
 
+    # -- display ---------------------------------------------------------------------------
     def _summary_line(self) -> str:
         rid = f", request {self.request_id}" if self.request_id else ""
         return f"GovernedHandle({self._model}: {self._status}{rid})"
@@ -76,20 +96,27 @@ class GovernedHandle:
     def __repr__(self) -> str:
         return self._summary_line()
 
-    def _rich(self):
-        from .ui import handle_summary
+    def _rich(self) -> Any:
+        from ..ui import handle_summary
 
         return handle_summary(model=self._model, status=self._status, request_id=self.request_id,
                               done=self.done())
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return self._rich()._repr_mimebundle_(include, exclude)
+
     def _ipython_display_(self) -> None:
+        """Shown with a display id, so the display can say how the call ended."""
         from IPython.display import display
 
-        self._displays.append(display(self._rich(), display_id=True))
+        with self._lock:
+            self._displays.append(display(self._rich(), display_id=True))
 
     def _refresh_displays(self) -> None:
-        for shown in self._displays:
-            shown.update(self._rich())
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return self._rich()._repr_mimebundle_(include, exclude)
+        with self._lock:
+            displays = list(self._displays)
+        for handle in displays:
+            try:
+                handle.update(self._rich())
+            except Exception:  # the kernel is shutting down: nothing left to update
+                pass

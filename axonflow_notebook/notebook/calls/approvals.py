@@ -1,0 +1,168 @@
+"""Approve / Reject from the notebook: who may decide, and sending the decision.
+
+A click may be handled on a subshell thread (JupyterLab + ipykernel 7.0-7.3) or on the kernel
+loop, so `approve`/`reject` only hand the work to a short-lived thread that calls the core's review
+console. The waiting call notices the decision through the core's HITL polling, which is also how
+decisions made in the reviewer queue, `%axonflow approve` or AxonFlow's console arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .sync import resolve
+
+log = logging.getLogger(__name__)
+
+DEV_LABEL = "self-approved, development mode"
+WHERE_TO_APPROVE = "Approve in the reviewer queue (%axonflow queue) or AxonFlow's console"
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """The reviewer identity configured in this notebook (empty: none)."""
+
+    id: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class DeciderRule:
+    """How this notebook decides, whatever the backend turns out to be: the magic knows the
+    reviewer identity, the backend says whether it is the local agent and who the requester is."""
+
+    reviewer: Reviewer = Reviewer()
+
+    def for_backend(self, backend: Any, *, own_requests: bool = True) -> "Decider":
+        return decider_for(dev_mode=backend.local,
+                           requester=backend.client_id if own_requests else None,
+                           reviewer=self.reviewer)
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who this notebook decides as, or why it may not decide."""
+
+    can_decide: bool
+    label: str
+    reviewer_id: str = ""
+    reviewer_email: str = ""
+    reason: Optional[str] = None
+
+
+STARTING = Decider(False, "", reason="AxonFlow is starting")
+
+
+def decider_for(*, dev_mode: bool, requester: Optional[str], reviewer: Reviewer) -> Decider:
+    """Development mode: the notebook user self-approves. Otherwise only a configured reviewer,
+    and, for this notebook's own requests (`requester` given), not the requester itself."""
+    if dev_mode:
+        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})",
+                       reviewer.email or "notebook-user@localhost")
+    if not reviewer.id:
+        return Decider(
+            False, "", reason=f"{WHERE_TO_APPROVE}: only a configured reviewer may approve here "
+            "(%axonflow connect URL --reviewer ID, or %config GovernedMagics.reviewer_id)"
+        )
+    if requester is not None and reviewer.id == requester:
+        return Decider(
+            False, "", reason=f"{WHERE_TO_APPROVE}: the requester ({requester}) cannot approve "
+            "its own request"
+        )
+    return Decider(True, f"reviewer {reviewer.id}", reviewer.id,
+                   reviewer.email or f"{reviewer.id}@localhost")
+
+
+def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Optional[tuple]) -> Optional[str]:
+    """Why a click could not reach this kernel while the cell waits (None: it can).
+
+    ipykernel >= 7.4 handles comm messages while a cell awaits on the kernel loop; a cell blocked
+    in sync code never receives them. A background call waits after the cell has returned, so the
+    kernel is idle and clicks arrive everywhere.
+    """
+    if background:
+        return None
+    if not awaiting:
+        return f"{WHERE_TO_APPROVE}: this cell blocks the kernel while it waits, so it cannot receive clicks"
+    if ipykernel is not None and ipykernel < (7, 4):
+        return (f"{WHERE_TO_APPROVE}: this kernel cannot receive clicks while a cell waits "
+                "(ipykernel < 7.4)")
+    return None
+
+
+def send_decision(console: Any, decider: Decider, action: str, request_id: str, comment: str) -> None:
+    """Approve or reject `request_id` through `console` as `decider` (blocking)."""
+    text = comment.strip()
+    if decider.label == DEV_LABEL:
+        text = f"{text} ({DEV_LABEL})" if text else DEV_LABEL
+    resolve(getattr(console, action)(request_id, reviewer_id=decider.reviewer_id,
+                                     reviewer_email=decider.reviewer_email, comment=text))
+
+
+class NotebookApprovals:
+    """The `ApprovalActions` the views call when Approve / Reject is clicked.
+
+    Who decides depends on the backend (the local agent or a real AxonFlow), so `decider` and
+    `console` are only called once a view asks, and never start the backend: a card can be shown
+    before the backend has started (the first cell of a kernel); a request, and so a click, can
+    only come once it has."""
+
+    def __init__(self, console: Callable[[], Any], decider: Callable[[], Optional[Decider]],
+                 unavailable: Optional[str] = None) -> None:
+        self._console = console
+        self._decider_source = decider
+        self._decider: Optional[Decider] = None
+        self._unavailable = unavailable
+        self._decided: set[str] = set()
+        self._lock = threading.Lock()
+        self.errors: list[BaseException] = []
+
+    @property
+    def decider(self) -> Decider:
+        """Who decides; until the backend has started (no request can exist yet) nobody."""
+        if self._decider is None:
+            decider = self._decider_source()
+            if decider is None:
+                return STARTING
+            self._decider = decider
+        return self._decider
+
+    @property
+    def can_decide(self) -> bool:
+        return self._unavailable is None and self.decider.can_decide
+
+    @property
+    def disabled_reason(self) -> Optional[str]:
+        return None if self.can_decide else (self._unavailable or self.decider.reason)
+
+    @property
+    def decider_label(self) -> str:
+        return self.decider.label
+
+    def approve(self, request_id: str, comment: str) -> None:
+        self._submit("approve", request_id, comment)
+
+    def reject(self, request_id: str, comment: str) -> None:
+        self._submit("reject", request_id, comment)
+
+    def _submit(self, action: str, request_id: str, comment: str) -> None:
+        if not self.can_decide:
+            return
+        with self._lock:  # a double click, or a click racing another frontend, decides once
+            if request_id in self._decided:
+                return
+            self._decided.add(request_id)
+        threading.Thread(target=self._send, args=(action, request_id, comment),
+                         name=f"axonflow-{action}", daemon=True).start()
+
+    def _send(self, action: str, request_id: str, comment: str) -> None:
+        try:
+            send_decision(self._console(), self.decider, action, request_id, comment)
+        except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
+            log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
+            self.errors.append(exc)
+            with self._lock:
+                self._decided.discard(request_id)

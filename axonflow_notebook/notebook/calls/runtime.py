@@ -1,0 +1,71 @@
+"""This kernel's share of the extension: its backend, its journal and the results of its calls."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+from .backend import Backend, BackendSettings
+from .holder import BackendHolder
+
+
+class KernelResults:
+    """Thread-safe list of the GovernedResults made in this kernel (background calls included),
+    for `%axonflow audit`'s "this kernel" summary."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._results: List[Any] = []
+
+    def add(self, result: Any) -> None:
+        with self._lock:
+            self._results.append(result)
+
+    @property
+    def results(self) -> List[Any]:
+        with self._lock:
+            return list(self._results)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+
+
+class NotebookRuntime:
+    """The lazily started backend, the local audit journal, and this kernel's results."""
+
+    def __init__(self, settings: BackendSettings, say: Callable[[str], None] = print) -> None:
+        self.backends = BackendHolder(settings, say)
+        self.session = KernelResults()
+
+    def backend(self) -> Backend:
+        backend = self.backends.get()
+        self._attach_journal(backend)
+        return backend
+
+    def started_backend(self) -> Optional[Backend]:
+        """The backend if it has started; never starts it."""
+        return self.backends.started
+
+    async def abackend(self) -> Backend:
+        backend = await self.backends.aget()
+        self._attach_journal(backend)
+        return backend
+
+    def _attach_journal(self, backend: Backend) -> None:
+        journal = self.journal()
+        if journal is not None:
+            journal.attach(backend.logger)  # idempotent; a reconnect brings a new logger
+
+    def journal(self) -> Optional[Any]:
+        """The local audit journal in the data dir (AXONFLOW_JOURNAL=off disables it)."""
+        if os.environ.get("AXONFLOW_JOURNAL", "").strip().lower() in ("off", "0", "false", "no"):
+            return None
+        from ...core.journal import default_journal
+
+        return default_journal(Path(self.backends.settings.data_dir).expanduser() / "journal.sqlite3")
+
+    def close(self) -> None:
+        self.backends.close()

@@ -1,0 +1,101 @@
+"""ipywidgets in a plain InteractiveShell: test comms, and walking a displayed view."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any, Iterator, List
+
+
+@contextlib.contextmanager
+def widget_test_comms() -> Iterator[None]:
+    """ipywidgets' DummyComm for every widget, each with a unique comm id, real reprs kept.
+
+    DummyComm gives every widget the id "a-b-c-d": then any other widget closed (or collected)
+    mid-test removes a live view from the registry a test looks buttons up in."""
+    import comm
+    import ipywidgets
+    from ipywidgets.widgets.tests import utils
+
+    original_repr = ipywidgets.Widget._repr_mimebundle_
+    utils.setup_test_comm()
+    ipywidgets.Widget._repr_mimebundle_ = original_repr  # keep real reprs: views are displayed
+
+    def unique_comm(**kwargs: Any) -> Any:
+        dummy = utils.DummyComm()
+        dummy.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
+        return dummy
+
+    comm.create_comm = unique_comm  # teardown_test_comm restores the original
+    try:
+        yield
+    finally:
+        utils.teardown_test_comm()
+        ipywidgets.Widget._repr_mimebundle_ = original_repr
+
+
+def widget_by_id(model_id: str) -> Any:
+    import ipywidgets
+
+    return ipywidgets.widgets.widget._instances.get(model_id)
+
+
+def all_widgets(widget: Any) -> List[Any]:
+    """`widget` and every widget it holds (children and attributes), once each."""
+    import ipywidgets
+
+    found, stack, seen = [], [widget] if widget is not None else [], set()
+    while stack:
+        w = stack.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        found.append(w)
+        stack.extend(getattr(w, "children", ()) or ())
+        stack.extend(v for v in getattr(w, "__dict__", {}).values() if isinstance(v, ipywidgets.Widget))
+    return found
+
+
+def buttons(widget: Any, description: str) -> List[Any]:
+    import ipywidgets
+
+    return [w for w in all_widgets(widget)
+            if isinstance(w, ipywidgets.Button) and w.description == description]
+
+
+def live_widget_count() -> int:
+    import ipywidgets
+
+    return len(ipywidgets.widgets.widget._instances)
+
+
+def approval_panel(widget: Any) -> Any:
+    """A live card's approval panel as data (`request_id`, `pending`, `actions` = buttons |
+    disabled | none, `note`, `clicked`), or None before a request is held. Reads the nbui card
+    (one widget whose synced `calls` carry it) and the ipywidgets panel before it."""
+    for call in getattr(widget, "calls", None) or []:
+        if isinstance(call, dict) and call.get("approval"):
+            return call["approval"]
+    approve = buttons(widget, "Approve")
+    if not approve:
+        return None
+    notes = [str(w.value) for w in all_widgets(widget)
+             if type(w).__name__ == "HTML" and "queue" in str(getattr(w, "value", ""))]
+    return {"request_id": None, "pending": True, "note": notes[0] if notes else "", "clicked": "",
+            "actions": "disabled" if approve[0].disabled else "buttons"}
+
+
+def click(widget: Any, action: str, comment: str = "") -> bool:
+    """Approve / Reject as the browser would; True once the card has taken the click."""
+    panel = approval_panel(widget)
+    if panel is None:
+        return False
+    if getattr(widget, "calls", None) is not None:  # the message the browser sends
+        if panel["pending"] and panel["actions"] == "buttons" and not panel["clicked"]:
+            widget._handle_custom_msg({"type": "decide", "action": action,
+                                       "request_id": panel["request_id"], "comment": comment}, [])
+        return bool((approval_panel(widget) or {}).get("clicked"))
+    button = buttons(widget, action.capitalize())[0]
+    if not button.disabled:  # enabled before the request exists (clicks ignored); disabled once taken
+        button.click()
+    return bool(button.disabled)
