@@ -14,8 +14,12 @@ import time
 from starlette.applications import Starlette
 
 from .errors import ApiError
+from . import lab
 from .plumbing import IDENTITY_KEY, exception_handlers, read_body, send_json
-from .routes import audit_trail, gateway, health, hitl_queue, local_policies, static_policies
+from .routes import (
+    audit_trail, audit_verification, gateway, health, hitl_queue, local_policies, policy_lab,
+    static_policies, static_policy_writes,
+)
 from .state import AgentState
 
 PRE_CHECK_PATH = gateway.PRE_CHECK_PATH
@@ -84,10 +88,14 @@ def build_app(engine, store, auth, source=None) -> AgentApp:
         *gateway.ROUTES,
         *audit_trail.ROUTES,
         *hitl_queue.ROUTES,
+        *policy_lab.ROUTES,  # before static_policies: /static-policies/test is not an id
+        *static_policy_writes.ROUTES,  # likewise /static-policies/effective
         *static_policies.ROUTES,
         *local_policies.ROUTES,
+        *audit_verification.ROUTES,
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
     state = AgentState(engine, store, auth, source)
+    lab.install(state, source)
     app.state.agent = state
     return AgentApp(app, state)

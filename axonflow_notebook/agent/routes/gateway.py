@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from starlette.routing import Route
 
-from .. import audit, timestamps
+from .. import audit, explain, timestamps
 from ..auth import Identity
 from ..errors import ApiError, bad_request
 from ..plumbing import identity, json_response, parse_json_object, read_body, request_json, required_text
@@ -80,7 +80,8 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
     body_client = required_text(body, "client_id")
     _check_optional_types(body)
     client_id = caller.client_id or body_client
-    ev = state.engine.evaluate(query)
+    engine = state.engine  # one read: the version reported is the one that decided
+    ev = engine.evaluate(query)
     epoch = time.time()
     context_id = _context_ids.new()
     expires_at = timestamps.format_epoch(epoch + CONTEXT_TTL_SECONDS)
@@ -90,6 +91,8 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
         "approved": ev.approved,
         "policies": policies,  # always an array: the spec's PreCheckResponse has no null here
         "expires_at": expires_at,
+        "decision_id": context_id,
+        "policy_bundle": engine.version,
     }
     block_reason = ev.block_reason
     if block_reason:
@@ -111,6 +114,7 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> dict:
             query,
             audit.query_preview(query, ev),
         )
+        + (engine.version, explain.details(ev, query, state.lab.full_prompts))
     )
     return answer
 
