@@ -80,8 +80,13 @@ def verify_connection(conn: sqlite3.Connection, key: Optional[bytes] = None) -> 
                        expected_key_id=meta["key_id"])
     walk.finish()
     chain_break = result.broken
-    first = min(walk.problems, key=lambda p: p[0].position, default=None)
-    if first is not None and (chain_break is None or first[0].position <= chain_break.position):
+    # At one position, a row's own problem comes first, then the chain's, then a row outside
+    # the chain (whose chain record may just be the one the chain says is missing).
+    first = min(walk.problems, key=lambda p: (p[0].position, p[0].kind == "inserted" and p[0].seq is None),
+                default=None)
+    stray_last = first is not None and first[0].kind == "inserted" and first[0].seq is None
+    if first is not None and (chain_break is None or first[0].position < chain_break.position
+                              or (first[0].position == chain_break.position and not stray_last)):
         broken, entry = first
         result = ec.Verification(False, broken.position, None, result.first_seq, key is not None, broken,
                                  result.checkpoints)
