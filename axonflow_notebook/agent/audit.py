@@ -130,9 +130,11 @@ def entry_json(row) -> dict:
     """An ``AuditLogEntry`` as the orchestrator sends it (SDK-required keys always set).
 
     ``policy_details.approval_status`` says how the HITL request raised for this decision
-    ended (``pending``, ``approved``, ``rejected``, ``expired``), when there is one.
+    ended (``pending``, ``approved``, ``rejected``, ``expired``), when there is one;
+    ``policy_details.policy_version`` names the policy set that decided (``policy_bundle``).
     """
-    details = {"policies": json.loads(row["policies"]), "block_reason": row["block_reason"]}
+    details = {"policies": json.loads(row["policies"]), "block_reason": row["block_reason"],
+               "policy_version": row["policy_version"], "decision_id": row["id"]}
     if row["approval_status"]:
         details["approval_status"] = row["approval_status"]
     entry = {
