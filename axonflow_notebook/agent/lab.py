@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from dataclasses import asdict
@@ -30,11 +31,18 @@ class LabState:
         self.full_prompts = explain.store_full_prompts()
         self.policy_text = _read(source)
         self.meta: dict[str, dict] = {}
+        self._edit_lock: Optional[asyncio.Lock] = None
         for policy in state.engine.policies():
             if policy.tier != "system":
                 self.meta[policy.id] = _new_meta(state.policy_load.loaded_at)
         self._record(state.policy_load)
         state.policy_listeners.append(self._on_reload)
+
+    def edit_lock(self) -> asyncio.Lock:
+        """Serialises the static-policy API's read-modify-write edits (created on the loop)."""
+        if self._edit_lock is None:
+            self._edit_lock = asyncio.Lock()
+        return self._edit_lock
 
     def _on_reload(self, load, text: str) -> None:
         self.policy_text = text

@@ -37,6 +37,9 @@ SOURCE = "static-policy API"
 ID_TAG = "policy_id:"
 _FIELDS = ("name", "description", "category", "pattern", "action", "severity", "priority", "enabled", "validator")
 _RETRIES = 5
+# "Legacy category names are still accepted and automatically mapped" (agent-api.yaml).
+_LEGACY_CATEGORIES = {"sql_injection": "security-sqli", "dangerous_queries": "security-sqli",
+                      "admin_access": "security-admin", "pii_detection": "pii-global"}
 
 
 def _error(status: int, message: str) -> ApiError:
@@ -53,6 +56,14 @@ def _find(state, wanted: str):
         if wanted in (policy.uuid, policy.id):
             return policy
     raise _error(404, f"Policy not found: {wanted[:100]}")
+
+
+def _fields(body: dict) -> dict:
+    """The policy-file fields of a request; AxonFlow's legacy category names are mapped."""
+    entry = {k: body[k] for k in _FIELDS if body.get(k) is not None}
+    if isinstance(entry.get("category"), str):
+        entry["category"] = _LEGACY_CATEGORIES.get(entry["category"], entry["category"])
+    return entry
 
 
 def _tags(body: dict) -> list[str]:
@@ -73,18 +84,23 @@ def _validated(entry: dict, label: str) -> None:
 
 
 async def _apply(state, edit) -> Any:
-    """Run ``edit(entries) -> result`` on the custom policies in force and put them in force."""
-    for _ in range(_RETRIES):
-        version = state.engine.version
-        entries = state.lab.custom_entries()
-        result = edit(entries)
-        try:
-            await state.reload_policies(state.lab.text_with(entries), SOURCE, False, expect_version=version)
-            return result
-        except PolicySetChanged:
-            continue  # another reload came first: edit the set now in force
-        except PolicyFileError as exc:
-            raise _error(400, str(exc)) from None
+    """Run ``edit(entries) -> result`` on the custom policies in force and put them in force.
+
+    Edits through this API run one at a time; a reload from elsewhere between reading the
+    set and applying the edit makes the edit start again from the set then in force.
+    """
+    async with state.lab.edit_lock():
+        for _ in range(_RETRIES):
+            version = state.engine.version
+            entries = state.lab.custom_entries()
+            result = edit(entries)
+            try:
+                await state.reload_policies(state.lab.text_with(entries), SOURCE, False, expect_version=version)
+                return result
+            except PolicySetChanged:
+                continue  # another reload came first: edit the set now in force
+            except PolicyFileError as exc:
+                raise _error(400, str(exc)) from None
     raise _error(409, "the policy set kept changing while this change was applied; try again")
 
 
@@ -108,7 +124,7 @@ async def create_policy(request):
     tagged = [t[len(ID_TAG):] for t in tags if t.startswith(ID_TAG)]
     name = body.get("name")
     policy_id = tagged[0] if tagged else (_slug(name) if isinstance(name, str) else "")
-    entry = {k: body[k] for k in _FIELDS if body.get(k) is not None}
+    entry = _fields(body)
     entry["id"] = policy_id
     for required in ("name", "pattern", "category", "action"):
         if required not in entry:
@@ -152,7 +168,7 @@ async def update_policy(request):
     state = request.app.state.agent
     policy = _custom(state, request.path_params["policy_id"], "modified")
     body = await request_json(request)
-    change = {k: body[k] for k in _FIELDS if body.get(k) is not None}
+    change = _fields(body)
     tags = _tags(body) if body.get("tags") is not None else None
     await _apply(state, _replace(policy.id, change, f"policy {policy.id!r}"))
     if tags is not None:
