@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import evidence_chain as ec
-from .audit_chain import COMPLETION, COMPLETION_COLUMNS, DECISION, DECISION_EXTRA, decision_record, head_mac
+from .audit_chain import COMPLETION, COMPLETION_COLUMNS, DECISION, DECISION_EXTRA, head_mac
 
 _AUDIT_COLUMNS = (
     "id", "timestamp", "expires_at", "client_id", "tenant_id", "user_email", "request_type",
@@ -95,82 +95,140 @@ def verify_connection(conn: sqlite3.Connection, key: Optional[bytes] = None) -> 
     return AuditVerification(meta["chain_id"], result, entry)
 
 
+_DECISION_KEYS = ("kind",) + _AUDIT_COLUMNS + ("seq", "prev_hash")
+_DECISION_BODY = ec.FlatRecord(_DECISION_KEYS)
+_COMPLETION_BODY = ec.FlatRecord(("kind", "ref") + COMPLETION_COLUMNS + ("seq", "prev_hash"))
+
+
+_COST_MARK = "\x01"  # never raw in canonical JSON (controls are escaped): a safe placeholder
+
+
+def _body_sql(kind: str, keys: tuple) -> str:
+    """The canonical body of a record, written by SQLite from its row; a REAL (``cost``),
+    which SQLite writes unlike RFC 8785, is left as ``_COST_MARK`` for Python to fill."""
+    source = {"kind": f"'\"{kind}\"'", "seq": "c.seq", "prev_hash": "json_quote(c.prev_hash)",
+              "ref": "json_quote(c.ref)", "cost": f"CASE WHEN a.cost IS NULL THEN 'null' ELSE '{_COST_MARK}' END"}
+    parts = []
+    for n, key in enumerate(sorted(keys)):  # ASCII keys: code point order is RFC 8785's
+        lead = ("{" if n == 0 else ",") + json.dumps(key) + ":"
+        parts.append(f"'{lead}' || {source.get(key, f'json_quote(a.{key})')}")
+    return f"CASE WHEN c.kind = '{kind}' AND a.seq IS NOT NULL THEN " + " || ".join(parts) + " || '}' END"
+
+
+_DECISION_SQL = _body_sql(DECISION, _DECISION_KEYS)
+_COMPLETION_SQL = _body_sql(COMPLETION, ("kind", "ref") + COMPLETION_COLUMNS + ("seq", "prev_hash"))
+_PROBE = "".join(map(chr, range(128))) + "é€\u2028\ufeff\U0001f600 \"quoted\" back\\slash"
+
+
+def _sqlite_quotes_as_jcs(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite's ``json_quote`` escapes strings exactly as RFC 8785 (checked, not assumed)."""
+    try:
+        quoted = conn.execute("SELECT json_quote(?), json_quote(NULL)", (_PROBE,)).fetchone()
+    except sqlite3.Error:
+        return False
+    return tuple(quoted) == (ec.canonical(_PROBE).decode("utf-8"), "null")
+
+
 class _Walk:
-    """Reads the chain joined to the audit rows, building what ``ec.verify`` walks."""
+    """Reads the chain joined to the audit rows, building what ``ec.verify`` walks.
+
+    The body of a decision, and of the newest completion of a row, is rebuilt from the row
+    itself, so a row edited after the fact no longer matches its record's hash. When the
+    stored record still matches its hash, the row is what changed, and the field is named.
+    """
 
     def __init__(self, conn: sqlite3.Connection, key: Optional[bytes]) -> None:
         self.conn = conn
+        self.key = key
         self.items: list[ec.Sealed] = []
         self.refs: list[Optional[str]] = []
         self.problems: list[tuple[ec.Break, Optional[str]]] = []
-        self.latest: dict[str, tuple[int, int, tuple]] = {}  # ref -> newest chained completion
-        self.rows: dict[str, tuple[int, int, tuple]] = {}  # ref -> (position, seq, row completion values)
+        self.unchained: list[tuple[int, int, str]] = []  # rows with completion fields but no completion record
         self.audit_seqs: list[tuple[int, int, int]] = []  # (audit row seq, position, seq) of decisions
-        columns = ", ".join(f"a.{c}" for c in _AUDIT_COLUMNS + COMPLETION_COLUMNS)
+        newest = dict(conn.execute(f"SELECT ref, MAX(seq) FROM audit_chain WHERE kind = '{COMPLETION}' GROUP BY ref"))
+        in_sql = _sqlite_quotes_as_jcs(conn)
+        if in_sql:
+            decision, completion = _DECISION_SQL, f"{_COMPLETION_SQL}, a.cost"
+        else:
+            decision = ", ".join(f"a.{c}" for c in _AUDIT_COLUMNS)
+            completion = ", ".join(f"CASE WHEN c.kind = '{COMPLETION}' THEN a.{c} END" for c in COMPLETION_COLUMNS)
         cursor = conn.execute(
-            f"SELECT c.seq, c.kind, c.ref, c.prev_hash, c.hash, c.record, a.seq, {columns} FROM audit_chain c "
-            f"LEFT JOIN audit_entries a ON c.kind = '{DECISION}' AND a.id = c.ref ORDER BY c.seq"
+            f"SELECT c.seq, c.kind, c.ref, c.prev_hash, c.hash, c.record, a.seq, {decision}, a.completed_at, "
+            f"{completion} FROM audit_chain c LEFT JOIN audit_entries a ON a.id = c.ref "
+            f"AND c.kind IN ('{DECISION}', '{COMPLETION}') ORDER BY c.seq"
         )
         cursor.row_factory = None  # plain tuples: this loop runs once per record
-        n = len(_AUDIT_COLUMNS)
+        n = 7 + (1 if in_sql else len(_AUDIT_COLUMNS))  # where a.completed_at is
         last_audit_seq = -1
+        items, refs = self.items, self.refs
         for position, row in enumerate(cursor):
             seq, kind, ref, prev, stored, text, audit_seq = row[:7]
-            self.refs.append(ref)
+            refs.append(ref)
+            body = b""
             if kind == DECISION:
                 if audit_seq is None:
                     self.problem(ec.Break("deleted", position, seq, "its audit entry is gone from the audit table"), ref)
-                    record = None
                 else:
-                    values = row[7:7 + n]
-                    record = decision_record(dict(zip(_AUDIT_COLUMNS, values)))
-                    if audit_seq < last_audit_seq:  # the first decision placed after this one moved
-                        at = next(i for i, (s, _, _) in enumerate(self.audit_seqs) if s > audit_seq)
-                        _, moved_position, moved_seq = self.audit_seqs[at]
-                        self.problem(ec.Break("reordered", moved_position, moved_seq,
-                                              "its audit entry sits after a later decision's in the audit table"),
-                                     self.refs[moved_position])
+                    body = row[7].encode("utf-8") if in_sql else _DECISION_BODY.encode((DECISION, *row[7:n], seq, prev))
+                    if audit_seq < last_audit_seq:
+                        self._moved(audit_seq)
                     last_audit_seq = max(last_audit_seq, audit_seq)
-                    self.rows[ref] = (position, seq, tuple(row[7 + n:]))
                     self.audit_seqs.append((audit_seq, position, seq))
+                    if row[n] is not None and ref not in newest:  # completed_at set, never chained
+                        self.unchained.append((position, seq, ref))
+            elif kind == COMPLETION and audit_seq is not None and newest.get(ref) == seq:
+                if in_sql:
+                    cost = row[n + 2]
+                    text_body = row[n + 1] if cost is None else row[n + 1].replace(_COST_MARK, ec.canonical(cost).decode())
+                    body = text_body.encode("utf-8")
+                else:
+                    body = _COMPLETION_BODY.encode((COMPLETION, ref, *row[n + 1:], seq, prev))
+                if ec.digest(body, key) != stored:
+                    body = self._completion_mismatch(position, row, text, body)
             else:
-                try:
-                    record = json.loads(text) if text is not None else None
-                except ValueError:
-                    record = None
-                if not isinstance(record, dict) or record.get("kind") != kind:
-                    record = None
-                elif kind == COMPLETION:
-                    self.latest[record.get("ref")] = (position, seq, tuple(record.get(c) for c in COMPLETION_COLUMNS))
-            self.items.append(self._sealed(record, seq, prev, stored, kind))
+                body = self._stored_body(text, kind, seq, prev)
+            items.append(ec.Sealed(seq, prev, stored, body, kind))
 
-    @staticmethod
-    def _sealed(record: Optional[dict], seq, prev, stored, kind) -> ec.Sealed:
-        if record is None or "seq" in record or "prev_hash" in record:
-            return ec.Sealed(seq, prev, stored, b"", kind)  # cannot be rebuilt: never verifies
+    def _moved(self, audit_seq: int) -> None:
+        """A decision whose row sits before an earlier decision's: name the first that moved."""
+        _, position, seq = next(entry for entry in self.audit_seqs if entry[0] > audit_seq)
+        self.problem(ec.Break("reordered", position, seq,
+                              "its audit entry sits after a later decision's in the audit table"), self.refs[position])
+
+    def _stored_body(self, text, kind, seq, prev) -> bytes:
         try:
-            body = ec.canonical({**record, "seq": seq, "prev_hash": prev})
+            record = json.loads(text) if text is not None else None
+        except ValueError:
+            return b""
+        if not isinstance(record, dict) or record.get("kind") != kind or "seq" in record or "prev_hash" in record:
+            return b""  # cannot be rebuilt: never verifies
+        try:
+            return ec.canonical({**record, "seq": seq, "prev_hash": prev})
         except ec.ChainError:
-            body = b""
-        return ec.Sealed(seq, prev, stored, body, kind)
+            return b""
+
+    def _completion_mismatch(self, position: int, row: tuple, text, rebuilt: bytes) -> bytes:
+        """The row or the record changed; if the record is intact, it was the row: say which field."""
+        seq, kind, ref, prev, stored = row[:5]
+        body = self._stored_body(text, kind, seq, prev)
+        if not body or ec.digest(body, self.key) != stored:
+            return rebuilt  # the record itself was edited: the walk names it
+        record = json.loads(text)
+        values = self.conn.execute(f"SELECT {', '.join(COMPLETION_COLUMNS)} FROM audit_entries WHERE id = ?",
+                                   (ref,)).fetchone() or ()
+        field = next((c for c, v in zip(COMPLETION_COLUMNS, values) if not _same1(v, record.get(c))), "completion")
+        self.problem(ec.Break("edited", position, seq, f"its audit entry's {field} differs from the chained completion"),
+                     ref)
+        return body
 
     def problem(self, broken: ec.Break, ref: Optional[str]) -> None:
         self.problems.append((broken, ref))
 
     def finish(self) -> None:
-        """The checks that need the whole chain: completions, and rows outside the chain."""
-        empty = (None,) * len(COMPLETION_COLUMNS)
-        for ref, (position, seq, values) in self.rows.items():
-            chained = self.latest.get(ref)
-            expected = chained[2] if chained is not None else None
-            if expected is None and (values[1] is None):
-                continue
-            if expected is None or not _same(values, expected):
-                where, at_seq = (chained[0], chained[1]) if chained is not None else (position, seq)
-                field = next((c for c, a, b in zip(COMPLETION_COLUMNS, values, expected or empty) if not _same1(a, b)),
-                             "completion fields")
-                self.problem(ec.Break("edited", where, at_seq,
-                                      f"its audit entry's {field} differs from the chained completion"), ref)
+        """The checks that need the whole chain: unchained completions, rows outside the chain."""
+        for position, seq, ref in self.unchained:
+            self.problem(ec.Break("edited", position, seq,
+                                  "its audit entry has completion fields that no chained completion set"), ref)
         stray = self.conn.execute(
             "SELECT a.seq, a.id FROM audit_entries a WHERE NOT EXISTS (SELECT 1 FROM audit_chain c "
             f"WHERE c.ref = a.id AND c.kind = '{DECISION}') ORDER BY a.seq LIMIT 1"
@@ -182,12 +240,12 @@ class _Walk:
 
 
 def _same1(a, b) -> bool:
-    return a == b and type(a) is type(b) or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
-                                              and not isinstance(a, bool) and not isinstance(b, bool))
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    return all(_same1(x, y) for x, y in zip(a, b))
+    """Equal as JSON values: 2 and 2.0 are one number once canonical."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return a == b and type(a) is type(b)
 
 
 def verify_live(store) -> AuditVerification:

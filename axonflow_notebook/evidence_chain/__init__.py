@@ -10,7 +10,7 @@ cannot recompute it after an edit: ``hash = sha256(jcs({**record, "seq": s, "pre
 and how: edited, deleted, inserted, reordered, truncated (given the head kept elsewhere) or
 wrong_key. Pruning a prefix appends a checkpoint record naming the last pruned ``seq`` and
 hash, so the rest still verifies. A leaf module (stdlib and ``rfc8785``), shared by the
-agent's audit table and the notebook's journal.
+agent's audit table and the notebook's journal; canonical JSON lives in ``canonical.py``.
 """
 
 from __future__ import annotations
@@ -21,102 +21,20 @@ import json
 import os
 import stat
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, NamedTuple, Optional, Union
+
+from .canonical import ChainError, FlatRecord, canonical
 
 __all__ = [
     "GENESIS_HASH", "CHECKPOINT", "ChainError", "Sealed", "ChainWriter", "Break", "Verification",
-    "canonical", "digest", "key_id", "load_key", "seal", "checkpoint_record", "verify",
+    "FlatRecord", "canonical", "digest", "key_id", "load_key", "seal", "checkpoint_record", "verify",
 ]
 
 GENESIS_HASH = "0" * 64
 CHECKPOINT = "checkpoint"  # the ``kind`` of a checkpoint record
 _CHAIN_FIELDS = ("seq", "prev_hash", "hash")
 _MIN_KEY_BYTES = 16
-_SAFE_INT = 2**53 - 1  # RFC 8785 numbers are IEEE doubles
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_FLOAT_MARK = "\x00\x01jcs-float-%d\x01\x00"
 _UNKNOWN: Any = object()  # ``verify``: the chain's key id was not given
-
-
-class ChainError(ValueError):
-    """A record that cannot be chained (not JSON), or a key that cannot be used."""
-
-
-# -- canonical JSON ---------------------------------------------------------------------------
-
-
-def _plain(value: Any, floats: list) -> bool:
-    """True when the C encoder writes ``value`` as RFC 8785 does, but for the floats it
-    collects in ``floats`` (written ``1.0`` or ``1e-05``); False sends it to ``rfc8785``."""
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -_SAFE_INT <= value <= _SAFE_INT
-    if kind is float:
-        text = float.__repr__(value)
-        if "e" in text or text.endswith(".0") or text in ("nan", "inf", "-inf"):
-            floats.append(value)
-        return True
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or not key.isascii() or not _plain(item, floats):
-                return False
-        return True
-    if kind is list or kind is tuple:
-        return all(_plain(item, floats) for item in value)
-    return False
-
-
-def _marked(value: Any, marks: dict) -> Any:
-    """A copy of ``value`` with every float in ``marks`` (by id) replaced by its marker string."""
-    kind = type(value)
-    if kind is float:
-        return marks.get(id(value), value)
-    if kind is dict:
-        return {k: _marked(v, marks) for k, v in value.items()}
-    if kind is list or kind is tuple:
-        return [_marked(v, marks) for v in value]
-    return value
-
-
-def _jcs(value: Any) -> bytes:
-    import rfc8785  # the reference implementation; loaded only for values the fast path declines
-
-    try:
-        return rfc8785.dumps(value)
-    except rfc8785.CanonicalizationError as exc:
-        raise ChainError(f"not canonical JSON: {exc}") from None
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ChainError(f"not JSON: {exc}") from None
-
-
-def canonical(value: Any) -> bytes:
-    """The RFC 8785 canonical JSON of ``value`` (UTF-8 bytes): the C JSON encoder where it
-    writes the same (ASCII keys, safe ints, plain floats), the ``rfc8785`` package elsewhere."""
-    floats: list = []
-    try:
-        plain = _plain(value, floats)
-    except RecursionError:
-        raise ChainError("not JSON: nested too deeply") from None
-    if not plain:
-        return _jcs(value)
-    try:
-        if not floats:
-            return _ENCODER.encode(value).encode("utf-8")
-        marks = {id(f): _FLOAT_MARK % i for i, f in enumerate(floats)}
-        text = _ENCODER.encode(_marked(value, marks))
-        for i, f in enumerate(floats):
-            quoted = _ENCODER.encode(_FLOAT_MARK % i)
-            if text.count(quoted) != 1:  # the record holds the marker text itself: be exact
-                return _jcs(value)
-            text = text.replace(quoted, _jcs(f).decode("ascii"))
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ChainError("not canonical JSON: a string holds a lone UTF-16 surrogate") from None
-    except ValueError as exc:  # NaN / infinity
-        raise ChainError(f"not canonical JSON: {exc}") from None
-
 
 
 def digest(body: bytes, key: Optional[bytes] = None) -> str:
@@ -154,8 +72,7 @@ def load_key(value: Union[str, bytes, None] = None, *, path: Union[str, os.PathL
 
 
 
-@dataclass(frozen=True)
-class Sealed:
+class Sealed(NamedTuple):
     """One chained record as stored: its place, its link, its hash and the bytes hashed.
 
     ``body`` is the canonical JSON of the record with ``seq`` and ``prev_hash``; ``kind`` is
@@ -264,8 +181,7 @@ class Verification:
         return data
 
 
-@dataclass
-class _Item:
+class _Item(NamedTuple):
     seq: Any
     prev: Any
     stored: Any
@@ -274,18 +190,26 @@ class _Item:
     source: Any
 
 
-def _item(record: Union[Mapping, Sealed], key: Optional[bytes]) -> _Item:
+def _item(record: Union[Mapping, Sealed], key: Optional[bytes], flats: Optional[dict] = None) -> _Item:
+    """A record to walk; ``flats`` caches a ``FlatRecord`` per key layout of mapping records."""
     if isinstance(record, Sealed):
         ok = hmac.compare_digest(digest(record.body, key), record.hash)
         return _Item(record.seq, record.prev_hash, record.hash, ok, record.kind, record)
-    body = {k: v for k, v in record.items() if k != "hash"}
+    stored = record.get("hash")
     try:
-        ok = isinstance(record.get("hash"), str) and hmac.compare_digest(digest(canonical(body), key), record["hash"])
-    except ChainError:
+        layout = tuple(record)
+        flat = flats.get(layout) if flats is not None else None
+        if flat is None and flats is not None and len(flats) < 64 and "hash" in layout:
+            flat = flats[layout] = FlatRecord([k for k in layout if k != "hash"])
+        if flat is not None:
+            body = flat.encode([v for k, v in record.items() if k != "hash"])
+        else:
+            body = canonical({k: v for k, v in record.items() if k != "hash"})
+        ok = isinstance(stored, str) and hmac.compare_digest(digest(body, key), stored)
+    except (ChainError, ValueError):
         ok = False
     kind = record.get("kind")
-    return _Item(record.get("seq"), record.get("prev_hash"), record.get("hash"), ok,
-                 kind if isinstance(kind, str) else "", record)
+    return _Item(record.get("seq"), record.get("prev_hash"), stored, ok, kind if isinstance(kind, str) else "", record)
 
 
 def _anchor(items: list[_Item]) -> tuple[str, Any, int]:
@@ -348,7 +272,8 @@ def verify(
     ``expected_key_id`` (``key_id`` of the chain's key, or None for an unkeyed chain; leave
     it out when unknown) tells a wrong key from an edit even for a one-record log.
     """
-    items = [_item(r, key) for r in records]
+    flats: dict = {}
+    items = [_item(r, key, flats) for r in records]
     keyed = key is not None
     if not items:
         if expected_next_seq:
