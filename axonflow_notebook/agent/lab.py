@@ -12,9 +12,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-from dataclasses import asdict
 from typing import Optional
 
 import yaml
@@ -57,10 +55,10 @@ class LabState:
         self._record(load)
 
     def _record(self, load) -> None:
+        # The JSON was written with the version, off the event loop (``reload_policies``).
         store = self.state.store
-        policies = json.dumps([asdict(p) for p in self.state.engine.policies()], ensure_ascii=False)
         with store._lock:
-            store.chain.policy_load(load.version, load.loaded_at, load.source, policies)
+            store.chain.policy_load(load.version, load.loaded_at, load.source, self.state.engine.policies_json)
 
     def policy_json(self, policy) -> dict:
         """``StaticPolicy`` JSON, with the times, version and tags of a custom policy."""

@@ -19,6 +19,7 @@ create request has no id field), else the name turned into an id ("Block Employe
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Optional
 
@@ -89,13 +90,15 @@ async def _apply(state, edit) -> Any:
     Edits through this API run one at a time; a reload from elsewhere between reading the
     set and applying the edit makes the edit start again from the set then in force.
     """
+    loop = asyncio.get_running_loop()
     async with state.lab.edit_lock():
         for _ in range(_RETRIES):
             version = state.engine.version
             entries = state.lab.custom_entries()
             result = edit(entries)
+            text = await loop.run_in_executor(None, state.lab.text_with, entries)  # YAML writing is slow
             try:
-                await state.reload_policies(state.lab.text_with(entries), SOURCE, False, expect_version=version)
+                await state.reload_policies(text, SOURCE, False, expect_version=version)
                 return result
             except PolicySetChanged:
                 continue  # another reload came first: edit the set now in force
