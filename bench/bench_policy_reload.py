@@ -3,12 +3,12 @@
 Starts the agent through the CLI (``axonflow-notebook agent``) on a fresh SQLite file, then
 drives ``POST /api/policy/pre-check`` with wrk at one connection (p50/p99 from
 ``--latency``), once undisturbed and once while another client keeps changing the policy
-set: ``PUT /api/v1/local/policies`` alternating two 20-policy files, and static-policy API
-creates, toggles and deletes, back to back. Reports latencies, errors (non-2xx, socket) and
+set every half second (``--interval``): ``PUT /api/v1/local/policies`` alternating two
+20-policy files, and static-policy API creates, toggles and deletes. Reports latencies, errors (non-2xx, socket) and
 how many reloads happened. Target: no error, p99 <= 5 ms at one connection throughout.
 It is not a test and asserts nothing.
 
-    PYTHONPATH=. .venv/bin/python bench/bench_policy_reload.py [--duration 10]
+    PYTHONPATH=. .venv/bin/python bench/bench_policy_reload.py [--duration 10] [--interval 0.5]
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def _call(url: str, secret: str, method: str, path: str, body=None) -> tuple[int
         return exc.code, {}
 
 
-def churn(url: str, secret: str, stop: threading.Event, stats: dict) -> None:
-    """Change the policy set back to back until told to stop."""
+def churn(url: str, secret: str, stop: threading.Event, stats: dict, interval: float) -> None:
+    """Change the policy set every ``interval`` seconds (0: back to back) until told to stop."""
     n = 0
-    while not stop.is_set():
+    while not stop.wait(interval if n else 0):
         started = time.perf_counter()
         if n % 4 < 2:
             status, _ = _call(url, secret, "PUT", "/api/v1/local/policies",
@@ -70,12 +70,20 @@ def churn(url: str, secret: str, stop: threading.Event, stats: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--interval", type=float, default=0.5,
+                        help="seconds between policy changes (default 0.5; 0 = back to back)")
+    parser.add_argument("--switch-interval", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     workdir = tempfile.mkdtemp(prefix="bench-reload-")
-    agent, url, secret = _start([sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
-                                 "--db", os.path.join(workdir, "bench.db")])
+    command = [sys.executable, "-m", "axonflow_notebook.cli", "agent", "--port", "0",
+               "--db", os.path.join(workdir, "bench.db")]
+    if args.switch_interval is not None:  # experiment: the agent process's GIL switch interval
+        command[1:3] = ["-c", f"import sys; sys.setswitchinterval({args.switch_interval}); "
+                              "from axonflow_notebook.cli import main; sys.argv[0] = 'axonflow-notebook'; "
+                              "sys.exit(main())"]
+    agent, url, secret = _start(command)
     script = _lua_script(workdir, secret)
     load_before = os.getloadavg()[0]
     try:
@@ -83,7 +91,7 @@ def main() -> int:
         quiet = wrk(url, script, 1, args.duration)
         stop = threading.Event()
         stats = {"reloads": 0, "failed": 0, "seconds": []}
-        thread = threading.Thread(target=churn, args=(url, secret, stop, stats))
+        thread = threading.Thread(target=churn, args=(url, secret, stop, stats, args.interval))
         thread.start()
         try:
             busy = wrk(url, script, 1, args.duration)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axonflow_notebook.evidence_chain import (
-    GENESIS_HASH, ChainError, ChainWriter, Sealed, canonical, checkpoint_record, key_id, load_key,
+    GENESIS_HASH, ChainError, ChainWriter, FlatRecord, Sealed, canonical, checkpoint_record, key_id, load_key,
     seal, verify,
 )
 
@@ -202,3 +202,17 @@ def test_load_key_from_value_and_file(tmp_path):
     assert load_key(path=path) == b"k" * 32
     with pytest.raises(ChainError, match="cannot read"):
         load_key(path=tmp_path / "missing.key")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=8, unique=True).flatmap(
+    lambda keys: st.tuples(st.just(keys), st.lists(json_values, min_size=len(keys), max_size=len(keys)))))
+def test_flat_record_writes_what_canonical_writes(keys_and_values):
+    keys, values = keys_and_values
+    try:
+        expected = canonical(dict(zip(keys, values)))
+    except ChainError:
+        with pytest.raises(ChainError):
+            FlatRecord(keys).encode(values)
+        return
+    assert FlatRecord(keys).encode(values) == expected

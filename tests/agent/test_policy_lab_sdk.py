@@ -179,3 +179,36 @@ async def test_spans_of_overlapping_matches_and_hostile_text(lab_sdk, http):
     offsets = {m["policy_id"]: m["spans"] for m in simulated["matches"]}
     assert offsets["falcon-word"] == falcon
     assert re.fullmatch(r"[0-9a-f]{64}", simulated["policy_bundle"])
+
+
+async def test_an_old_decision_is_explained_with_the_version_then_in_force(lab_sdk, http):
+    before = await lab_sdk.pre_check(user_token="u", query="Please make a wire transfer")
+    http.put("/api/v1/local/policies", json={"yaml": "", "source": "cleared"})  # the wire policy goes
+    after = await lab_sdk.pre_check(user_token="u", query="Please make a wire transfer")
+    assert after.approved and after.policy_bundle != before.policy_bundle
+    old = http.get(f"/api/v1/decisions/{before.context_id}/explain").json()
+    assert old["decision"] == "needs_approval" and old["policy_set"]["version"] == before.policy_bundle
+    assert old["policy_set"]["in_force_now"] is False and old["policy_set"]["source"].endswith("policies.yaml")
+    assert "wire" in [step["policy_id"] for step in old["evaluation"]["order"]]
+    new = http.get(f"/api/v1/decisions/{after.context_id}/explain").json()
+    assert new["policy_set"]["source"] == "cleared" and new["policy_set"]["in_force_now"] is True
+    assert "wire" not in [step["policy_id"] for step in new["evaluation"]["order"]]
+
+
+def test_the_prompt_is_stored_only_when_a_setting_asks(agent_factory, monkeypatch):
+    import sqlite3
+
+    prompt = "Call me at +1 415 555 0199 about the project falcon budget"
+    for setting, stored in ((None, False), ("full", True)):
+        if setting:
+            monkeypatch.setenv("AXONFLOW_AGENT_PROMPTS", setting)
+        agent = agent_factory()
+        with httpx.Client(base_url=agent.url, auth=("a", agent.secret), timeout=30) as client:
+            ctx = client.post("/api/policy/pre-check", json={"query": prompt, "client_id": "a"}).json()["context_id"]
+            explained = client.get(f"/api/v1/decisions/{ctx}/explain").json()
+            db = agent.state.store.path
+        assert ("prompt" in explained) is stored and (explained.get("prompt") == prompt) is stored
+        conn = sqlite3.connect(db)
+        row = conn.execute("SELECT query_preview, evaluation FROM audit_entries WHERE id = ?", (ctx,)).fetchone()
+        conn.close()
+        assert ("415 555 0199" in row[1]) is stored and "415 555 0199" not in row[0]
