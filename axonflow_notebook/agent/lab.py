@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Optional
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import yaml
 
@@ -108,6 +111,30 @@ def _read(source: Optional[str]) -> Optional[str]:
             return fh.read()
     except (OSError, UnicodeDecodeError):
         return None
+
+
+_HANDOFF_LOCK = threading.Lock()
+_handoffs = [0, 0.005]  # reloads running, the switch interval to restore after the last
+
+
+@contextmanager
+def prompt_gil_handoff(interval: float = 0.0002) -> Iterator[None]:
+    """While a reload builds its engine on a worker thread, let the event loop thread take
+    the GIL back within ``interval`` rather than Python's 5 ms switch interval
+    (https://docs.python.org/3/library/sys.html#sys.setswitchinterval), so pre-checks
+    arriving during the reload are answered promptly. Restored when the last reload ends."""
+    with _HANDOFF_LOCK:
+        if _handoffs[0] == 0:
+            _handoffs[1] = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, _handoffs[1]))
+        _handoffs[0] += 1
+    try:
+        yield
+    finally:
+        with _HANDOFF_LOCK:
+            _handoffs[0] -= 1
+            if _handoffs[0] == 0:
+                sys.setswitchinterval(_handoffs[1])
 
 
 def install(state, source: Optional[str]) -> LabState:

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from .. import timestamps
 from ..errors import MIDDLEWARE, ApiError
+from ..lab import prompt_gil_handoff
 from ..plumbing import identity, json_response, request_json
 from ..policy import PolicyFileError
 from ..policy.custom import _field_messages
@@ -92,18 +93,19 @@ async def _apply(state, edit) -> Any:
     """
     loop = asyncio.get_running_loop()
     async with state.lab.edit_lock():
-        for _ in range(_RETRIES):
-            version = state.engine.version
-            entries = state.lab.custom_entries()
-            result = edit(entries)
-            text = await loop.run_in_executor(None, state.lab.text_with, entries)  # YAML writing is slow
-            try:
-                await state.reload_policies(text, SOURCE, False, expect_version=version)
-                return result
-            except PolicySetChanged:
-                continue  # another reload came first: edit the set now in force
-            except PolicyFileError as exc:
-                raise _error(400, str(exc)) from None
+        with prompt_gil_handoff():
+            for _ in range(_RETRIES):
+                version = state.engine.version
+                entries = state.lab.custom_entries()
+                result = edit(entries)
+                text = await loop.run_in_executor(None, state.lab.text_with, entries)  # YAML writing is slow
+                try:
+                    await state.reload_policies(text, SOURCE, False, expect_version=version)
+                    return result
+                except PolicySetChanged:
+                    continue  # another reload came first: edit the set now in force
+                except PolicyFileError as exc:
+                    raise _error(400, str(exc)) from None
     raise _error(409, "the policy set kept changing while this change was applied; try again")
 
 
