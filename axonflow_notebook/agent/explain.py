@@ -101,7 +101,7 @@ def explanation(row, policy_set: Optional[list], loads: list[dict], *, current_v
             "severity": p.get("severity"), "action": m.get("action", p.get("action")),
             "priority": p.get("priority"), "position": position.get(m["policy"]),
             "spans": m.get("spans"), "matched_text": m.get("text"), "span_count": m.get("count"),
-            "masked": bool(p) and is_masked(_Policy(p)),
+            "masked": bool(p) and (p.get("category", "").startswith(("pii", "sensitive")) or p.get("action") == "redact"),
         })
     stopped_by = (stored or {}).get("stopped_by")
     if not recorded and row["policy_decision"] == "blocked" and ids:
@@ -152,12 +152,6 @@ def explanation(row, policy_set: Optional[list], loads: list[dict], *, current_v
         body["llm_call"] = {k: row[k] for k in ("provider", "model", "prompt_tokens", "completion_tokens",
                                                 "tokens_used", "response_time_ms", "cost", "completed_at")}
     return body
-
-
-class _Policy:
-    def __init__(self, data: dict) -> None:
-        self.category = data.get("category", "")
-        self.action = data.get("action", "")
 
 
 def _names(matches: list[dict], action: Optional[str] = None) -> str:

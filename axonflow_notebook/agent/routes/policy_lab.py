@@ -16,6 +16,7 @@ Shapes follow the SDK (``test_pattern``, ``simulate_policies``, ``explain_decisi
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -129,8 +130,6 @@ def _decision_row(store, decision_id: str, tenant):
 
 def _hits(store, row) -> int:
     """How often this client's decisions hit the first matched policy in the last 24 hours."""
-    import json
-
     ids = json.loads(row["policies"] or "[]")
     if not ids:
         return 0
