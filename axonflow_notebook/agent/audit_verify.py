@@ -108,11 +108,10 @@ def _body_sql(kind: str, keys: tuple) -> str:
     which SQLite writes unlike RFC 8785, is left as ``_COST_MARK`` for Python to fill."""
     source = {"kind": f"'\"{kind}\"'", "seq": "c.seq", "prev_hash": "json_quote(c.prev_hash)",
               "ref": "json_quote(c.ref)", "cost": f"CASE WHEN a.cost IS NULL THEN 'null' ELSE '{_COST_MARK}' END"}
-    parts = []
-    for n, key in enumerate(sorted(keys)):  # ASCII keys: code point order is RFC 8785's
-        lead = ("{" if n == 0 else ",") + json.dumps(key) + ":"
-        parts.append(f"'{lead}' || {source.get(key, f'json_quote(a.{key})')}")
-    return f"CASE WHEN c.kind = '{kind}' AND a.seq IS NOT NULL THEN " + " || ".join(parts) + " || '}' END"
+    ordered = sorted(keys)  # ASCII keys: code point order is RFC 8785's
+    template = "{" + ",".join(f"{json.dumps(key)}:%s" for key in ordered) + "}"  # one buffer, not n concatenations
+    values = ", ".join(source.get(key, f"json_quote(a.{key})") for key in ordered)
+    return f"CASE WHEN c.kind = '{kind}' AND a.seq IS NOT NULL THEN printf('{template}', {values}) END"
 
 
 _DECISION_SQL = _body_sql(DECISION, _DECISION_KEYS)
