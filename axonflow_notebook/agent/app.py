@@ -14,8 +14,12 @@ import time
 from starlette.applications import Starlette
 
 from .errors import ApiError
+from . import lab
 from .plumbing import IDENTITY_KEY, exception_handlers, read_body, send_json
-from .routes import audit_trail, gateway, health, hitl_queue, local_policies, static_policies
+from .routes import (
+    audit_trail, audit_verification, gateway, health, hitl_queue, local_policies, policy_lab,
+    static_policies, static_policy_writes,
+)
 from .routes import budgets as budget_routes
 from .routes import usage as usage_routes
 from .state import AgentState
@@ -90,10 +94,13 @@ def build_app(engine, store, auth, source=None, budgets=None) -> AgentApp:
         *gateway.ROUTES,
         *audit_trail.ROUTES,
         *hitl_queue.ROUTES,
+        *policy_lab.ROUTES,  # before static_policies: /static-policies/test is not an id
+        *static_policy_writes.ROUTES,  # likewise /static-policies/effective
         *static_policies.ROUTES,
         *local_policies.ROUTES,
         *budget_routes.ROUTES,
         *usage_routes.ROUTES,
+        *audit_verification.ROUTES,
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers())
     if budgets is None:
@@ -101,5 +108,6 @@ def build_app(engine, store, auth, source=None, budgets=None) -> AgentApp:
 
         budgets = BudgetLedger.open(store.path)
     state = AgentState(engine, store, auth, source, budgets=budgets)
+    lab.install(state, source)
     app.state.agent = state
     return AgentApp(app, state)

@@ -20,6 +20,7 @@ RESPONSE_SUMMARY_CHARS = 2000
 MAX_SEARCH_LIMIT = 1000
 DEFAULT_SEARCH_LIMIT = 100
 _MAX_INT = 2**62
+_MAX_COUNT = 2**53 - 1  # tokens and latency: the largest integer JSON (and the audit chain) keeps exact
 
 
 def decision_row(
@@ -55,16 +56,14 @@ def decision_row(
 def query_preview(query: str, evaluation) -> str:
     """The stored preview: the first characters of the query with every PII match masked.
 
-    The trail is read by more people than the prompt's author; a PII match that the
-    profile only warns about must not be copied into it in clear text.
+    The trail is read by more people than the prompt's author: the spans of redacting
+    policies and of PII and sensitive-data policies (which the profile may only warn
+    about) read ``[REDACTED:<policy id>]``, overlapping spans merged, as in the redaction.
     """
-    text = evaluation.redacted_query if evaluation.requires_redaction and evaluation.redacted_query else query
-    if text is not query:
-        return text[:QUERY_PREVIEW_CHARS]
     spans = sorted(
         (start, end, m.policy.id)
         for m in evaluation.matches
-        if m.policy.category.startswith(("pii", "sensitive"))
+        if m.action == "redact" or m.policy.category.startswith(("pii", "sensitive"))
         for start, end in m.spans
         if start < QUERY_PREVIEW_CHARS
     )
@@ -73,6 +72,7 @@ def query_preview(query: str, evaluation) -> str:
     out, cursor = [], 0
     for start, end, policy_id in spans:
         if start < cursor:
+            cursor = max(cursor, end)
             continue
         out.append(query[cursor:start])
         out.append(f"[REDACTED:{policy_id}]")
@@ -88,7 +88,7 @@ def _non_negative_int(value: Any, field: str) -> int:
         raise bad_request(f"{field} must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise bad_request(f"{field} must be a finite number")
-    return max(0, min(int(value), _MAX_INT))
+    return max(0, min(int(value), _MAX_COUNT))
 
 
 def completion_values(body: dict, audit_id: str, now: str) -> tuple:
@@ -130,9 +130,11 @@ def entry_json(row) -> dict:
     """An ``AuditLogEntry`` as the orchestrator sends it (SDK-required keys always set).
 
     ``policy_details.approval_status`` says how the HITL request raised for this decision
-    ended (``pending``, ``approved``, ``rejected``, ``expired``), when there is one.
+    ended (``pending``, ``approved``, ``rejected``, ``expired``), when there is one;
+    ``policy_details.policy_version`` names the policy set that decided (``policy_bundle``).
     """
-    details = {"policies": json.loads(row["policies"]), "block_reason": row["block_reason"]}
+    details = {"policies": json.loads(row["policies"]), "block_reason": row["block_reason"],
+               "policy_version": row["policy_version"], "decision_id": row["id"]}
     if row["approval_status"]:
         details["approval_status"] = row["approval_status"]
     entry = {

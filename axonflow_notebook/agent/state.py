@@ -41,6 +41,10 @@ class PolicyLoad:
 BUILT_IN_SOURCE = "built-in catalogue"
 
 
+class PolicySetChanged(RuntimeError):
+    """``reload_policies(expect_version=...)``: another set was put in force first."""
+
+
 class AgentState:
     """Shared by every request; the engine reference is the only thing a reload replaces."""
 
@@ -56,6 +60,7 @@ class AgentState:
         self.last_activity = time.monotonic()
         self.in_flight = 0
         self._reload_lock: Optional[asyncio.Lock] = None
+        self.lab = None  # the policy lab's state (lab.LabState), set by build_app
 
     def idle_for(self) -> float:
         """Seconds since the last request ended (0 while one is running)."""
@@ -63,16 +68,22 @@ class AgentState:
             return 0.0
         return time.monotonic() - self.last_activity
 
-    async def reload_policies(self, text: str, source: str, dry_run: bool) -> PolicyLoad:
+    async def reload_policies(
+        self, text: str, source: str, dry_run: bool, *, expect_version: Optional[str] = None
+    ) -> PolicyLoad:
         """Validate ``text`` as a policy file and, unless ``dry_run``, put it in force.
 
         Raises ``PolicyFileError`` (one line per problem) and changes nothing on failure.
+        With ``expect_version`` (a read-modify-write), raises ``PolicySetChanged`` instead
+        of applying if the set in force is no longer that version.
         """
         from .budgets.policy_file import check_budget_ids, load_policy_text
 
         if self._reload_lock is None:
             self._reload_lock = asyncio.Lock()
         async with self._reload_lock:  # one reload at a time, so each diff is against the set in force
+            if expect_version is not None and self.engine.version != expect_version:
+                raise PolicySetChanged(expect_version)
             loop = asyncio.get_running_loop()
             engine, budgets = await loop.run_in_executor(None, load_policy_text, text, source)
             version = await loop.run_in_executor(None, lambda: engine.version)

@@ -17,6 +17,7 @@ as "unknown" and every policy is scanned.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import re2
 from .catalogue import system_entries
 from .custom import load_custom_entries, parse_custom_entries
 from .models import Evaluation, Policy, PolicyFileError, PolicyMatch
-from .policy_set import policy_version
+from .policy_set import canonical_policies
 from .profile import effective_action, resolve_profile
 from .schema import PolicyEntry, compile_pattern, re2_options
 from .validators import RETRY_INSIDE, VALIDATORS, Validator
@@ -179,6 +180,21 @@ def _redact(query: str, spans: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+_GROUP_CACHE: dict = {}  # catalogue patterns -> (gate, set), compiled once per process
+
+
+def _gate_and_set(patterns: list[str], cached: bool) -> tuple:
+    key = tuple(patterns)
+    found = _GROUP_CACHE.get(key) if cached else None
+    if found is None:
+        found = (PolicyEngine._build_gate(patterns), PolicyEngine._build_set(patterns))
+        if cached:
+            if len(_GROUP_CACHE) >= 8:
+                _GROUP_CACHE.clear()
+            _GROUP_CACHE[key] = found
+    return found
+
+
 class PolicyEngine:
     """An immutable, thread-safe evaluator over a fixed policy list."""
 
@@ -189,6 +205,7 @@ class PolicyEngine:
             raise ValueError("policy ids must be unique")
         self._policies = tuple(ordered)
         self._version: Optional[str] = None
+        self._policies_json: Optional[str] = None
         self._compiled = tuple(
             _Compiled(
                 p,
@@ -201,7 +218,15 @@ class PolicyEngine:
         )
         patterns = [c.policy.pattern for c in self._compiled]
         self._gate = self._build_gate(patterns)
-        self._set = self._build_set(patterns)
+        # Candidates are found per group, catalogue and custom policies apart: the catalogue's
+        # gate and set are compiled once per process, so a reload compiles only the custom
+        # ones (compiling a set holds the GIL, and pre-checks keep running during a reload).
+        # ``_set`` holds (positions, gate, RE2 set) per group; None scans every policy.
+        self._set: Optional[list] = []
+        for system in (True, False):
+            index = tuple(i for i, c in enumerate(self._compiled) if (c.policy.tier == "system") == system)
+            if index:
+                self._set.append((index, *_gate_and_set([patterns[i] for i in index], cached=system)))
 
     @staticmethod
     def _build_gate(patterns: list[str]) -> Optional["re2._Regexp"]:
@@ -230,11 +255,16 @@ class PolicyEngine:
         """The compiled policies that may match ``data`` (UTF-8), in evaluation order."""
         if self._gate is not None and self._gate.search(data) is None:
             return ()
-        if self._set is not None:
-            hits = self._set.Match(data)
-            if hits:
-                return [self._compiled[i] for i in sorted(hits)]
-        return self._compiled
+        if self._set is None:
+            return self._compiled
+        found: list[int] = []
+        for index, gate, candidates in self._set:
+            if gate is not None and gate.search(data) is None:
+                continue
+            hits = candidates.Match(data) if candidates is not None else None
+            # A set that gives up reports nothing; its gate proved a match: scan the group.
+            found.extend([index[i] for i in hits] if hits else index)
+        return [self._compiled[i] for i in sorted(found)]
 
     @classmethod
     def load(
@@ -277,8 +307,17 @@ class PolicyEngine:
     def version(self) -> str:
         """SHA-256 of the effective policy set (see ``policy_set``); computed once."""
         if self._version is None:
-            self._version = policy_version(self._policies)
+            text = canonical_policies(self._policies)
+            self._policies_json = text
+            self._version = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return self._version
+
+    @property
+    def policies_json(self) -> str:
+        """The canonical JSON of the policy set that ``version`` hashes (computed with it)."""
+        if self._version is None:
+            self.version  # noqa: B018 - computes both
+        return self._policies_json
 
     def policies(self) -> list[Policy]:
         """Every policy (disabled ones too), in evaluation order: priority descending."""

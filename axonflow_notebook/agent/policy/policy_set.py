@@ -19,10 +19,14 @@ def _canonical(policy: Policy) -> dict:
     return asdict(policy)
 
 
-def policy_version(policies: Sequence[Policy]) -> str:
-    text = json.dumps([_canonical(p) for p in policies], sort_keys=True,
+def canonical_policies(policies: Sequence[Policy]) -> str:
+    """The canonical JSON the version hashes (also what the agent records for each version)."""
+    return json.dumps([_canonical(p) for p in policies], sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def policy_version(policies: Sequence[Policy]) -> str:
+    return hashlib.sha256(canonical_policies(policies).encode("utf-8")).hexdigest()
 
 
 def policy_diff(old: Sequence[Policy], new: Sequence[Policy]) -> tuple[list[str], list[str], list[str]]:

@@ -7,6 +7,7 @@ check words its own message, so a bad file reads back as "action must be one of 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Optional
 
 import re2
@@ -44,8 +45,12 @@ def re2_options(max_mem: int = 8 << 20) -> "re2.Options":
     return options
 
 
+@lru_cache(maxsize=2048)
 def compile_pattern(pattern: str) -> "re2._Regexp":
-    """Compile with RE2 (linear time, Go-RE2 syntax); raise ValueError naming pattern and reason."""
+    """Compile with RE2 (linear time, Go-RE2 syntax); raise ValueError naming pattern and reason.
+
+    Cached: compiled patterns are immutable and thread-safe, and a live reload would otherwise
+    compile every catalogue pattern again while pre-checks wait for the GIL."""
     try:
         return re2.compile(pattern, options=re2_options())
     except re2.error as exc:

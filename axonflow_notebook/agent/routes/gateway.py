@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from starlette.routing import Route
 
-from .. import audit, timestamps
+from .. import audit, explain, timestamps
 from ..auth import Identity
 from ..budgets import attribution, enforcement
 from ..errors import ApiError, bad_request
@@ -84,13 +84,14 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> tuple[dict, tuple]:
     client_id = caller.client_id or body_client
     user_email = _user_email(caller)
     who, named = attribution.of_pre_check(body, client_id, user_email)
-    ev = state.engine.evaluate(query)
+    engine = state.engine  # one read: the version reported is the one that decided
+    ev = engine.evaluate(query)
     epoch = time.time()
     context_id = _context_ids.new()
     # Budgets are checked when no static policy blocked the call (budgets/enforcement.py).
     standing = state.budgets.check(who) if ev.blocked_by is None else None
     if standing is not None and standing.blocked:
-        _refuse_over_budget(state, context_id, epoch, client_id, user_email, query, ev, standing)
+        _refuse_over_budget(state, engine, context_id, epoch, client_id, user_email, query, ev, standing)
     if named:
         state.budgets.remember(context_id, who)
     expires_at = timestamps.format_epoch(epoch + CONTEXT_TTL_SECONDS)
@@ -100,6 +101,8 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> tuple[dict, tuple]:
         "approved": ev.approved,
         "policies": policies,  # always an array: the spec's PreCheckResponse has no null here
         "expires_at": expires_at,
+        "decision_id": context_id,
+        "policy_bundle": engine.version,
     }
     block_reason = ev.block_reason
     if block_reason:
@@ -123,11 +126,12 @@ def pre_check_answer(state, caller: Identity, raw: bytes) -> tuple[dict, tuple]:
             query,
             audit.query_preview(query, ev),
         )
+        + (engine.version, explain.details(ev, query, state.lab.full_prompts))
     )
     return answer, enforcement.warning_headers(standing)
 
 
-def _refuse_over_budget(state, context_id, epoch, client_id, user_email, query, ev, standing) -> None:
+def _refuse_over_budget(state, engine, context_id, epoch, client_id, user_email, query, ev, standing) -> None:
     """Record the refusal in the trail and raise the 402. The entry expires at once, so no
     llm-call audit can complete it (AxonFlow never stores a 402's context)."""
     now = timestamps.format_epoch(epoch)
@@ -135,7 +139,7 @@ def _refuse_over_budget(state, context_id, epoch, client_id, user_email, query, 
     state.store.insert_decision(audit.decision_row(
         context_id, now, now, client_id, client_id, user_email, "blocked",
         [enforcement.BUDGET_POLICY], refusal.message, query, audit.query_preview(query, ev),
-    ))
+    ) + (engine.version, explain.details(ev, query, state.lab.full_prompts)))
     raise refusal
 
 

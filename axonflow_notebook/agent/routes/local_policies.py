@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from ..errors import bad_request
+from ..lab import prompt_gil_handoff
 from ..plumbing import json_response, request_json
 from ..policy import PolicyFileError
 
@@ -41,7 +42,8 @@ def _reload_input(body: dict) -> tuple[str, str, bool]:
 async def put_policies(request):
     text, source, dry_run = _reload_input(await request_json(request))
     try:
-        load = await request.app.state.agent.reload_policies(text, source, dry_run)
+        with prompt_gil_handoff():  # pre-checks keep answering promptly while it builds
+            load = await request.app.state.agent.reload_policies(text, source, dry_run)
     except PolicyFileError as exc:
         raise bad_request(str(exc)) from None
     return json_response({"success": True, "data": load.to_json()})

@@ -51,9 +51,10 @@ def _filtered(policies: list[dict], params) -> list[dict]:
 
 
 async def static_policies(request):
-    engine = request.app.state.agent.engine  # one read: a reload mid-request does not mix sets
+    state = request.app.state.agent
+    engine = state.engine  # one read: a reload mid-request does not mix sets
     params = request.query_params
-    policies = _filtered([p.to_static_policy() for p in engine.policies()], params)
+    policies = _filtered([state.lab.policy_json(p) for p in engine.policies()], params)
     offset, size = _page_params(params)
     total = len(policies)
     return json_response({
@@ -69,9 +70,10 @@ async def static_policies(request):
 
 async def static_policy(request):
     wanted = request.path_params["policy_id"]
-    for policy in request.app.state.agent.engine.policies():
+    state = request.app.state.agent
+    for policy in state.engine.policies():
         if wanted in (policy.uuid, policy.id):
-            return json_response(policy.to_static_policy())
+            return json_response(state.lab.policy_json(policy))
     raise ApiError(404, f"Policy not found: {wanted[:100]}", MIDDLEWARE)
 
 
