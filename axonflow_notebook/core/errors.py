@@ -73,8 +73,14 @@ def _rebuild(cls: type, fields: dict) -> BudgetExceededError:
 
 
 def _usd(value: float) -> str:
-    """Dollars as a person reads them: cents from $1 up, more digits below."""
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+    """Dollars as a person reads them: cents from $1 up, four decimals from a cent, six below."""
+    if value == 0:
+        return "$0.00"
+    if abs(value) < 0.000001:
+        return "<$0.000001"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    return f"${value:.4f}" if abs(value) >= 0.01 else f"${value:.6f}"
 
 
 __all__ = ["PolicyDeniedError", "ApprovalRejected", "ApprovalTimeout", "BudgetExceededError", "BUDGET_POLICY"]
