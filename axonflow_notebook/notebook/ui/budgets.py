@@ -11,16 +11,16 @@ import time
 from typing import Any, Mapping, Optional, Sequence, Set
 
 from .call_cards.spend import ACTION_WORDS, BAR_CELLS, fmt_percent, fmt_usd
-from .escape import NO_MATH, esc, md_esc
+from .escape import esc, md_esc
 from .format import fmt_time
-from .html import FG2, FONT, MAX_WIDTH, TONES, badge, card, data_table, mono, note
+from .html import FG2, TONES, badge, card, data_table, mono, note
 from .rich import Rich
 from .tables import md_table, text_table
 
 PERIOD_NOUNS = {"daily": "a day", "weekly": "a week", "monthly": "a month", "quarterly": "a quarter",
                 "yearly": "a year"}
-FORECAST_NOTE = ("Forecast: the use so far in the current period, extended linearly to the period's end. "
-                 "Periods are UTC.")
+FORECAST_NOTE = ("Forecast: the use at the end of the period, if it goes on as so far (the use so far in "
+                 "the current period, extended linearly to its end). Periods are UTC.")
 EMPTY = ("No budgets in force. A reviewer creates one with %axonflow budget set ID --limit USD "
          "--period daily --scope workflow (this notebook's calls).")
 
@@ -122,13 +122,12 @@ def budgets_table(statuses: Sequence[Any], *, forecasts: Mapping[str, Optional[f
     notes = [FORECAST_NOTE] + ([f"“covers this notebook”: counts the calls of this {who}."] if who else [])
     body = "".join(note(line) for line in lines)
     if statuses:
-        body += data_table(["Budget", "Counts", "Period", "Used", "Forecast to period end", "Past the limit"],
-                           html_rows, widths=["21%", "17%", "15%", "19%", "15%", "13%"])
+        body += data_table(["Budget", "Counts", "Period", "Used", "Forecast", "Past the limit"],
+                           html_rows, widths=["20%", "20%", "15%", "20%", "12%", "13%"])
         body += "".join(note(n) for n in notes)
     else:
         body += note(EMPTY)
-    page = (f'<div class="axonflow-budgets {NO_MATH}" style="{FONT};max-width:{MAX_WIDTH}">'
-            f'{card("budgets", head, body, tone="info")}</div>')
+    page = card("budgets", head, body, tone="info")  # its root carries NO_MATH (html.py)
     md_parts = [f"**{md_esc(head)}**"] + [md_esc(line) for line in lines]
     if statuses:
         md_parts.append(md_table(["budget", "id", "counts", "period", "used", "bar", "forecast to period end",

@@ -21,7 +21,7 @@ PERIOD_WORDS = {"daily": "today", "weekly": "this week", "monthly": "this month"
 ACTION_WORDS = {"block": "blocks calls at its limit", "warn": "warns past its limit",
                 "downgrade": "warns past its limit"}
 BAR_CELLS = 20  # the text bar's width in characters
-NEW_SPEND = "#90a4ae"  # this call's share of the bar (the earlier use takes the tone's colour)
+NEW_SPEND_OPACITY = 0.45  # this call's share: the tone's colour, lighter (earlier use: the full colour)
 
 
 def fmt_usd(value: Optional[float]) -> str:
@@ -153,7 +153,8 @@ def bar_html(spend: Spend) -> str:
         f'title="{esc(label)}" style="display:flex;width:100%;max-width:360px;height:8px;margin:4px 0 2px;'
         f'border-radius:4px;overflow:hidden;background:var(--jp-layout-color3,#e0e0e0)">'
         f'<div class="axonflow-budget-used" style="width:{before:.2f}%;background:{color}"></div>'
-        f'<div class="axonflow-budget-added" style="width:{added:.2f}%;background:{NEW_SPEND}"></div></div>'
+        f'<div class="axonflow-budget-added" style="width:{added:.2f}%;background:{color};'
+        f'opacity:{NEW_SPEND_OPACITY}"></div></div>'
     )
 
 
@@ -162,7 +163,7 @@ def spend_html(state: CallState, *, tagged: bool = True) -> str:
     badges = [badge(spend.flag, spend.tone)] if spend.flag else []
     body = kv_table((k, esc(v)) for k, v in rows(spend)) + bar_html(spend)
     if spend.budget is not None and spend.budget.limit_usd and spend.sent and spend.cost:
-        body += f'<div style="color:{FG2};font-size:0.9em">grey: this call\'s share</div>'
+        body += f'<div style="color:{FG2};font-size:0.9em">lighter: this call\'s share</div>'
     return card("spend", spend.title, body, tone=spend.tone, badges=badges, tagged=tagged)
 
 
@@ -209,7 +210,7 @@ def spend_payload(state: CallState) -> Optional[dict]:
                "label": clean_text(spend.used_text()), "tone": spend.tone}
     return {"title": spend.title, "tone": spend.tone, "flag": spend.flag or "",
             "rows": [[clean_text(k), clean_text(v)] for k, v in rows(spend)], "bar": bar,
-            "note": "grey: this call's share" if bar and spend.sent and spend.cost else ""}
+            "note": "lighter: this call's share" if bar and spend.sent and spend.cost else ""}
 
 
 __all__ = ["Spend", "spend_of", "visible", "spend_html", "spend_markdown", "spend_line", "spend_payload",

@@ -101,7 +101,7 @@ function approvalPanel(model, cardId, state) {
 // -- a call's spend: what it added, and a bar of the budget used ----------------------------
 // The payload comes from axonflow_notebook/notebook/ui/call_cards/spend.py (`spend_payload`),
 // which also renders the same card as static HTML for the saved notebook. Text only here.
-const NEW_SPEND = "#90a4ae";
+const NEW_SPEND_OPACITY = 0.45;  // this call's share: the tone's colour, lighter
 
 function spendView() {
   const root = el("div");
@@ -133,9 +133,10 @@ function spendView() {
       bar.setAttribute("role", "img");
       bar.setAttribute("aria-label", `budget used: ${s.bar.label || ""}`);
       bar.title = s.bar.label || "";
-      const used = el("div", `width:${pct(s.bar.before)}%;background:${TONES[s.bar.tone] || TONES.info}`);
+      const color = TONES[s.bar.tone] || TONES.info;
+      const used = el("div", `width:${pct(s.bar.before)}%;background:${color}`);
       used.classList.add("axonflow-budget-used");
-      const added = el("div", `width:${pct(s.bar.added)}%;background:${NEW_SPEND}`);
+      const added = el("div", `width:${pct(s.bar.added)}%;background:${color};opacity:${NEW_SPEND_OPACITY}`);
       added.classList.add("axonflow-budget-added");
       bar.append(used, added);
       box.append(bar);
