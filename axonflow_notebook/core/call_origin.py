@@ -75,6 +75,7 @@ def login_name() -> Optional[str]:
 
 _lock = threading.Lock()
 _origin: Optional[CallOrigin] = None
+_version = 0  # bumped by set_origin: the key of contexts built from an origin
 
 
 def current_origin() -> CallOrigin:
@@ -91,11 +92,12 @@ def current_origin() -> CallOrigin:
 
 def set_origin(*, workflow_id: Any = _UNSET, user_id: Any = _UNSET) -> CallOrigin:
     """Change this process's origin from the next call on (None clears a field)."""
-    global _origin
+    global _origin, _version
     with _lock:
         base = _origin or CallOrigin(workflow_id=script_path(), user_id=login_name())
         changes = {k: v for k, v in (("workflow_id", workflow_id), ("user_id", user_id)) if v is not _UNSET}
         _origin = dataclasses.replace(base, **changes)
+        _version += 1
         return _origin
 
 
@@ -112,10 +114,10 @@ class PreCheckContexts:
         self._built: Dict[tuple, Dict[str, Any]] = {}
 
     def for_call(self, user_token: Optional[str]) -> Dict[str, Any]:
-        origin = _origin or current_origin()
-        key = (user_token, origin)
+        key = (user_token, _version)
         context = self._built.get(key)
         if context is None:
+            origin = current_origin()
             subject = user_label(user_token)
             if subject:
                 origin = dataclasses.replace(origin, user_id=subject)
