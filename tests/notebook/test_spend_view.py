@@ -138,3 +138,9 @@ def test_the_budget_table_shows_use_limit_period_forecast_and_source():
     assert rich.metadata == {"axonflow": {"budgets": ["team-cap", "daily-soft"]}}
     empty = budgets_table([], forecasts={}, applies=set())
     assert "none in force" in empty.plain and "%axonflow budget set" in empty.plain
+
+
+def test_terminal_lines_for_a_budget():
+    assert render_event_text(budget()) == ("budget Team cap: $4.00 of $10.00 (40%) used before this call, monthly")
+    assert render_event_text(budget("blocked", used=10.0)).endswith("— USED UP, call refused")
+    assert render_event_text(budget("warning", used=12.0, action="warn")).endswith("— WARNING, over its limit")
