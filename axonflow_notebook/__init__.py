@@ -17,6 +17,7 @@ _LAZY = {
     "PolicyDeniedError": "axonflow_notebook.core.errors",
     "ApprovalRejected": "axonflow_notebook.core.errors",
     "ApprovalTimeout": "axonflow_notebook.core.errors",
+    "BudgetExceededError": "axonflow_notebook.core.errors",
     "GovernedResult": "axonflow_notebook.core.result",
     "EmbeddedAgent": "axonflow_notebook.agent",
 }

@@ -34,6 +34,30 @@ class DecisionMade(_Event):
 
 
 @dataclass(frozen=True)
+class BudgetChecked(_Event):
+    """A budget covers this call: where it stood at the pre-check (AxonFlow's `budget_info`).
+
+    `status`: "within" (under its limit), "warning" (past a limit that lets calls through, or
+    AxonFlow sent `X-Budget-Warning`), "blocked" (past a blocking limit: the pre-check answered
+    402 and the call was refused). `used_usd` is the use recorded before this call; the call's
+    own cost arrives with `CompletionFinished`.
+    """
+
+    budget_id: str
+    budget_name: str
+    used_usd: float
+    limit_usd: float
+    percentage: float
+    action: str  # block | warn | downgrade
+    status: Literal["within", "warning", "blocked"]
+    period: Optional[str] = None  # daily | weekly | monthly | quarterly | yearly
+    scope: Optional[str] = None  # organization | team | agent | workflow | user
+    period_start: Optional[str] = None
+    period_end: Optional[str] = None
+    warning: Optional[str] = None  # the X-Budget-Warning text
+
+
+@dataclass(frozen=True)
 class RedactionApplied(_Event):
     """Pre-check required redaction; `applied` says whether the LLM got redacted text."""
 
@@ -124,6 +148,7 @@ class CallFailed(_Event):
 
 GovernanceEvent = Union[
     DecisionMade,
+    BudgetChecked,
     RedactionApplied,
     ApprovalRequested,
     ApprovalProgress,
@@ -139,6 +164,7 @@ EventListener = Callable[[GovernanceEvent], None]
 
 __all__ = [
     "DecisionMade",
+    "BudgetChecked",
     "RedactionApplied",
     "ApprovalRequested",
     "ApprovalProgress",

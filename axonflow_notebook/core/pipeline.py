@@ -26,7 +26,9 @@ from .approval import APPROVAL_SENTINEL, ApprovalGate
 from .audit import AuditOutcome, AuditSink
 from .audit_sink import AuditStep, AxonFlowAuditSink, audit_payload
 from .breaker import CircuitBreaker
+from .budget_precheck import PreCheckCapture, budget_refusal, refuse_over_budget, report_budget
 from .call import CONTEXT_KEY, GOVERNED_KEY, GovernedCall
+from .call_origin import PreCheckContexts
 from .clients import ClientPool, ensure_sdk
 from .config import AxonFlowLoggerConfig
 from .emitter import Emitter
@@ -53,7 +55,7 @@ class Governor:
         self.breaker = CircuitBreaker(config.breaker_failure_threshold, config.breaker_recovery_seconds)
         self.approvals = ApprovalGate(config, self.breaker, self.clients, self.deliveries)
         self.audit_step = AuditStep(AxonFlowAuditSink(config, self.breaker, self.clients))
-        self._context = config.pre_check_context() or None
+        self._contexts = PreCheckContexts(config.pre_check_context())  # + where the call comes from
 
     @property
     def audit_sink(self) -> AuditSink:
@@ -138,14 +140,21 @@ class Governor:
         await ensure_sdk()
         emit, config = call.emit, self.config
         client = self.clients.get()
+        context = self._contexts.for_call(call.user_token)
+        capture = PreCheckCapture(client) if emit.active else None  # budget_info, for the listeners
+
+        def ask() -> Awaitable[Any]:
+            answer = client.pre_check(user_token=call.user_token, query=query, context=context)
+            return capture.run(answer) if capture is not None else answer
+
         started = time.perf_counter()
         try:
-            verdict = await guarded(
-                self.breaker, config.call_timeout_seconds,
-                lambda: client.pre_check(user_token=call.user_token, query=query, context=self._context),
-                self.clients.gate(),
-            )
+            verdict = await guarded(self.breaker, config.call_timeout_seconds, ask, self.clients.gate())
         except PlatformRejected as exc:
+            refusal = budget_refusal(exc)  # a 402: a decision, so fail_open does not apply
+            if refusal is not None and enforcing:
+                raise refuse_over_budget(call, refusal, latency_ms=(time.perf_counter() - started) * 1000.0,
+                                         backend=config.endpoint) from None
             if enforcing:
                 raise PolicyDeniedError(f"AxonFlow rejected the request: {exc}") from exc
             _log.warning("AxonFlow audit-only pre-check failed: %s", exc)
@@ -178,6 +187,8 @@ class Governor:
                 backend=config.endpoint,
                 expires_at=getattr(verdict, "expires_at", None),
             ))
+            if capture is not None:
+                report_budget(emit, capture, verdict)
         return verdict
 
     async def _admit(self, call: GovernedCall, kwargs: Dict[str, Any]) -> None:

@@ -95,4 +95,84 @@ class PolicyChange:
     removed: Tuple[str, ...]
 
 
-__all__ = ["PolicyRecord", "ApprovalRequestRecord", "AuditEntry", "AuditPage", "PolicyChange"]
+@dataclass(frozen=True)
+class BudgetRecord:
+    """One AxonFlow budget: what it limits, over which period, and what happens past its limit."""
+
+    id: str
+    name: str
+    scope: str  # organization | team | agent | workflow | user
+    scope_id: Optional[str]  # None: every call that has a value for the scope
+    limit_usd: float
+    period: str  # daily | weekly | monthly | quarterly | yearly (UTC)
+    on_exceed: str  # block | warn | downgrade
+    alert_thresholds: Tuple[int, ...] = ()
+    enabled: bool = True
+    source: str = ""  # "api", or the policy file that declares it (read-only there)
+    description: str = ""
+    created_at: Optional[dt.datetime] = None
+    updated_at: Optional[dt.datetime] = None
+
+
+@dataclass(frozen=True)
+class BudgetStatusRecord:
+    """Where one budget stands in its current period."""
+
+    budget: BudgetRecord
+    used_usd: float
+    remaining_usd: float
+    percentage: float
+    exceeded: bool
+    blocked: bool
+    period_start: Optional[dt.datetime]
+    period_end: Optional[dt.datetime]
+
+
+@dataclass(frozen=True)
+class BudgetCheckRecord:
+    """Would a call so attributed go through: AxonFlow's budget check, and the budgets that cover it."""
+
+    allowed: bool
+    action: Optional[str]
+    message: Optional[str]
+    budgets: Tuple[BudgetRecord, ...]
+
+
+@dataclass(frozen=True)
+class UsageSummaryRecord:
+    """Spend and tokens over one period (AxonFlow's usage summary)."""
+
+    total_cost_usd: float
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    average_cost_usd: float
+    period: str
+    period_start: Optional[dt.datetime]
+    period_end: Optional[dt.datetime]
+
+
+@dataclass(frozen=True)
+class UsageBreakdownItem:
+    value: str  # the model, user, workflow… this row groups
+    cost_usd: float
+    percentage: float
+    requests: int
+    tokens_in: int
+    tokens_out: int
+
+
+@dataclass(frozen=True)
+class UsageBreakdownRecord:
+    """Spend over one period grouped by provider, model, agent, team, user, workflow or organization."""
+
+    group_by: str
+    total_cost_usd: float
+    items: Tuple[UsageBreakdownItem, ...]
+    period: str
+    period_start: Optional[dt.datetime]
+    period_end: Optional[dt.datetime]
+
+
+__all__ = ["PolicyRecord", "ApprovalRequestRecord", "AuditEntry", "AuditPage", "PolicyChange", "BudgetRecord",
+           "BudgetStatusRecord", "BudgetCheckRecord", "UsageSummaryRecord", "UsageBreakdownItem", "UsageBreakdownRecord"]

@@ -8,6 +8,7 @@ from typing import Any, List, Optional
 from .events import (
     ApprovalDecided,
     AuditRecorded,
+    BudgetChecked,
     DecisionMade,
     GovernanceEvent,
 )
@@ -22,6 +23,7 @@ class GovernedResult:
     audit_id: Optional[str] = None
     error: Optional[BaseException] = None
     events: List[GovernanceEvent] = field(default_factory=list)
+    budget: Optional[BudgetChecked] = None  # the budget AxonFlow reported for this call, if any
 
     @property
     def ok(self) -> bool:
@@ -34,5 +36,7 @@ class GovernedResult:
             self.decision = event
         elif isinstance(event, ApprovalDecided):
             self.approval = event
+        elif isinstance(event, BudgetChecked):
+            self.budget = event
         elif isinstance(event, AuditRecorded) and event.audit_id:
             self.audit_id = event.audit_id

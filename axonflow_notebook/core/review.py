@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
+from .budget_console import BudgetMethods, BudgetRequestRefused
 from .clients import ClientPool, ensure_sdk
 from .config import AxonFlowLoggerConfig
 from .extra_routes import PolicyReloadRejected, RouteUnavailable, current_policies, expire_requests, reload_policies
@@ -26,7 +27,7 @@ AUDIT_SEARCH_PATH = "/api/v1/audit/search"
 POLICY_PAGE_SIZE = 100
 
 
-class GovernanceConsole:
+class GovernanceConsole(BudgetMethods):  # budgets and usage: budget_console.py
     def __init__(self, source: Union[AxonFlowLoggerConfig, "AxonFlowLogger"]) -> None:
         """`source` is an `AxonFlowLogger` (shares its clients) or a config (e.g. reviewer credentials)."""
         if isinstance(source, AxonFlowLoggerConfig):
@@ -137,4 +138,4 @@ class GovernanceConsole:
         get_runtime().run(self.aclose())
 
 
-__all__ = ["GovernanceConsole", "PolicyReloadRejected", "RouteUnavailable"]
+__all__ = ["GovernanceConsole", "PolicyReloadRejected", "RouteUnavailable", "BudgetRequestRefused"]

@@ -92,6 +92,9 @@ class GovernedMagics(Magics, GovernedSettings):
         from .calls.simulation import Simulation
 
         opts = parse_call_options(self.governed, line)
+        from .calls.origin import adopt_notebook_origin
+
+        adopt_notebook_origin(self.shell)  # per-notebook budgets: the core names the notebook's calls by it
         if opts.code:
             if opts.prompt:
                 raise UsageError(f"unexpected text after --code: {opts.prompt!r}")

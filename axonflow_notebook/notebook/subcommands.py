@@ -219,6 +219,30 @@ for _action, _summary in (("approve", "approve a held request (as this notebook'
                arg("--comment", default="", help="recorded with the decision"))(_decide(_action))
 
 
+@subcommand("budget", "the budgets in force (use, limit, period, forecast); a reviewer sets or deletes one",
+            arg("verb", nargs="?", default="show", choices=("show", "set", "delete"),
+                help="show (default), set (create or change) or delete"),
+            arg("budget_id", nargs="?", metavar="ID", help="the budget to set or delete"),
+            arg("--limit", type=float, metavar="USD", help="the limit in US dollars"),
+            arg("--period", choices=("daily", "weekly", "monthly", "quarterly", "yearly"),
+                help="the period the limit applies to (UTC); fixed once created"),
+            arg("--scope", choices=("organization", "team", "agent", "workflow", "user"),
+                help="what it counts: workflow = a notebook's calls; fixed once created"),
+            arg("--scope-id", default=None, metavar="VALUE", help="which one (default: this notebook's "
+                "path, this user, this client)"),
+            arg("--action", choices=("block", "warn"), help="past the limit: block calls, or warn "
+                "(default for a new budget: warn)"),
+            arg("--name", default=None, help="a name shown on cards (default: the ID)"))
+def budget(magics: Any, args: Any) -> Any:
+    """Budgets: AxonFlow's cost controls (axonflow_notebook/notebook/calls/budgets.py)."""
+    from .calls.budgets import budget_command
+    from .calls.origin import adopt_notebook_origin
+
+    notebook = adopt_notebook_origin(magics.shell)
+    backend = magics.runtime.backend()
+    return budget_command(args, backend, _decider(magics, backend), notebook=notebook)
+
+
 @subcommand("connect", "review (and govern) with another AxonFlow, as a reviewer: one step",
             arg("url", metavar="URL", help="the AxonFlow (or `axonflow-notebook agent`) URL"),
             arg("--reviewer", required=True, metavar="ID", help="your reviewer id there"),

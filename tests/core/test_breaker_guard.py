@@ -122,16 +122,16 @@ async def test_fail_closed_timeout(make_logger, fake, call, llm):
     assert llm.count == 0
 
 
-@pytest.mark.parametrize("exc", [
-    AuthenticationError("Invalid credentials"),
-    BudgetExceededError("Budget exceeded"),
-    PolicyViolationError("Tenant mismatch"),
+@pytest.mark.parametrize("exc,says", [
+    (AuthenticationError("Invalid credentials"), "rejected"),
+    (BudgetExceededError("Budget exceeded"), "used up"),  # the core's BudgetExceededError (a PolicyDeniedError)
+    (PolicyViolationError("Tenant mismatch"), "rejected"),
 ])
-async def test_platform_rejection_fails_closed_even_when_open(make_logger, fake, call, llm, exc):
+async def test_platform_rejection_fails_closed_even_when_open(make_logger, fake, call, llm, exc, says):
     fake.pre_error = exc
     logger = make_logger(fail_open=True, breaker_failure_threshold=1)
     for _ in range(2):
-        with pytest.raises(PolicyDeniedError, match="rejected"):
+        with pytest.raises(PolicyDeniedError, match=says):
             await logger.acompletion(**call())
     assert logger.breaker_state == "closed" and llm.count == 0
 

@@ -48,7 +48,14 @@ async def test_denial_without_reason(make_logger, fake, call):
 async def test_context_user_token_and_tenant(make_logger, fake, call):
     logger = make_logger(tenant_id="t-1", extra_context={"team": "risk"})
     await logger.acompletion(user_token="jwt-abc", **call())
-    assert fake.pre_checks[0]["context"] == {"team": "risk", "tenant_id": "t-1"}
+    from axonflow_notebook.core.call_origin import CallOrigin, current_origin
+    from axonflow_notebook.core.user_label import user_label
+
+    # the configured context, and where the call comes from (core/call_origin.py): the script (or
+    # notebook) and the user token's subject
+    origin = CallOrigin(workflow_id=current_origin().workflow_id, user_id=user_label("jwt-abc"))
+    assert fake.pre_checks[0]["context"] == {"team": "risk", "tenant_id": "t-1", **origin.context()}
+    assert fake.pre_checks[0]["context"]["user_id"] == user_label("jwt-abc")
     assert fake.pre_checks[0]["user_token"] == "jwt-abc"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...core.errors import BudgetExceededError
 from ...core.events import ApprovalRequested, CompletionChunk, DecisionMade
 
 
@@ -31,6 +32,10 @@ class GovernedCallStopped(Exception):
     @classmethod
     def from_result(cls, result: Any) -> "GovernedCallStopped":
         err = result.error
+        if isinstance(err, BudgetExceededError):
+            from .budgets import budget_lines
+
+            return cls(budget_lines(err), err, result)
         first = f"{type(err).__name__}: {short(str(err) or 'the governed call did not go through')}"
         lines = [first]
         decision = result.decision

@@ -33,6 +33,8 @@ _EXPORTS = {
     "compact_row": "summary",
     "call_summary": "summary",
     "handle_summary": "handle_view",
+    "budgets_table": "budgets",
+    "describe_budget": "budgets",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -29,6 +29,7 @@ from .call_cards.audit_record import visible as audit_visible
 from .call_cards.decision import decision_html
 from .call_cards.response import FORMATS, response_html
 from .call_cards.response import visible as response_visible
+from .call_cards.spend import spend_payload
 from .coalesce import coalescer
 from .escape import clean_text
 from .format import fmt_seconds, fmt_time
@@ -177,6 +178,7 @@ class CallView:
                 "html_top": decision_html(state),
                 "html_bottom": "".join(bottom),
                 "approval": self._approval_payload() if state.approval_req is not None else None,
+                "spend": spend_payload(state),  # drawn by static/call_card.js (spendView)
             }
 
     def _approval_payload(self) -> dict:

@@ -16,6 +16,7 @@ from ...core.events import (
     ApprovalProgress,
     ApprovalRequested,
     AuditRecorded,
+    BudgetChecked,
     CallFailed,
     CompletionChunk,
     CompletionFinished,
@@ -25,7 +26,7 @@ from ...core.events import (
 )
 
 # Events that end a stage: shown at once, never held back by the coalescer.
-IMMEDIATE = (DecisionMade, RedactionApplied, ApprovalRequested, ApprovalDecided,
+IMMEDIATE = (DecisionMade, BudgetChecked, RedactionApplied, ApprovalRequested, ApprovalDecided,
              CompletionFinished, AuditRecorded, GovernanceSkipped, CallFailed)
 # Outcomes where no answer was produced, so nothing was simulated either.
 NO_ANSWER = frozenset({"blocked", "refused", "rejected", "expired", "timeout", "cancelled",
@@ -45,6 +46,7 @@ class CallState:
     phase: Optional[str] = None  # shown before the first event ("loading LiteLLM…")
     descriptions: dict = field(default_factory=dict)  # policy id -> description ("Reason")
     decision: Optional[DecisionMade] = None
+    budget: Optional[BudgetChecked] = None  # the budget covering the call, as the pre-check saw it
     redaction: Optional[RedactionApplied] = None
     skipped: list[GovernanceSkipped] = field(default_factory=list)
     approval_req: Optional[ApprovalRequested] = None
@@ -71,6 +73,8 @@ class CallState:
             self.decision = event
             if event.backend:
                 self.backend = event.backend
+        elif isinstance(event, BudgetChecked):
+            self.budget = event
         elif isinstance(event, RedactionApplied):
             self.redaction = event
         elif isinstance(event, GovernanceSkipped):
@@ -164,7 +168,8 @@ class CallState:
             return "needs_approval"
         if d.requires_redaction or self.redaction is not None:
             return "redacted"
-        return "allowed_with_warnings" if d.policies else "allowed"
+        warned = self.budget is not None and self.budget.status == "warning"  # over a warning budget
+        return "allowed_with_warnings" if d.policies or warned else "allowed"
 
     def approval_times(self, now: Optional[float] = None) -> tuple[float, float]:
         """(elapsed, remaining) seconds, advanced from the last report."""

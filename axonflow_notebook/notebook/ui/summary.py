@@ -14,6 +14,8 @@ from .call_cards.audit_record import visible as audit_visible
 from .call_cards.decision import decision_html, decision_line, decision_markdown
 from .call_cards.response import response_html, response_line, response_markdown
 from .call_cards.response import visible as response_visible
+from .call_cards.spend import spend_html, spend_line, spend_markdown
+from .call_cards.spend import visible as spend_visible
 from .escape import NO_MATH, esc, md_esc, short
 from .html import FG2, FONT, MAX_WIDTH, badge
 from .rich import Rich
@@ -68,6 +70,8 @@ def cards_html(state: CallState, fmt: str, self_approved: bool, *, approval: boo
         parts.append(response_html(state, fmt, tagged=tagged))
     if audit_visible(state):
         parts.append(audit_html(state, tagged=tagged))
+    if spend_visible(state):
+        parts.append(spend_html(state, tagged=tagged))
     return "".join(parts)
 
 
@@ -79,6 +83,8 @@ def cards_markdown(state: CallState, fmt: str, self_approved: bool) -> str:
         parts.append(response_markdown(state, fmt))
     if audit_visible(state):
         parts.append(audit_markdown(state))
+    if spend_visible(state):
+        parts.append(spend_markdown(state))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -91,6 +97,9 @@ def one_line(state: CallState, self_approved: bool = False) -> str:
     problem = response_line(state)
     if problem:
         bits.append(problem)
+    spent = spend_line(state)
+    if spent:
+        bits.append(spent)
     audit_id = state.audit.audit_id if state.audit and state.audit.audit_id else None
     bits.append(f"audit {audit_id}" if audit_id else "no audit id")
     return short(" · ".join(bits), 600)  # one clean line: no newlines, no bidi overrides

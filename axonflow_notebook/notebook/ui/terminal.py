@@ -15,6 +15,7 @@ from ...core.events import (
     ApprovalProgress,
     ApprovalRequested,
     AuditRecorded,
+    BudgetChecked,
     CallFailed,
     CompletionChunk,
     CompletionFinished,
@@ -51,6 +52,17 @@ def render_event_text(event: Any) -> Optional[str]:
         line += f" ({fmt_ms(event.latency_ms)}"
         line += f", context {event.context_id})" if event.context_id else ")"
         return line
+    if isinstance(event, BudgetChecked):
+        from .call_cards.spend import fmt_percent, fmt_usd
+
+        word = {"blocked": "USED UP, call refused", "warning": "WARNING, over its limit"}.get(event.status, "")
+        name = _one(event.budget_name or event.budget_id or "budget", 80)
+        if not event.limit_usd:
+            return f"budget: {word or 'warning'}" + (f" — {_one(event.warning)}" if event.warning else "")
+        line = (f"budget {name}: {fmt_usd(event.used_usd)} of {fmt_usd(event.limit_usd)} "
+                f"({fmt_percent(event.percentage)}) used before this call")
+        line += f", {event.period}" if event.period else ""
+        return line + (f" — {word}" if word else "")
     if isinstance(event, RedactionApplied):
         what = "redacted text sent to the model" if event.applied else "redaction required, not applied"
         line = f"redaction: {what}"

@@ -98,18 +98,69 @@ function approvalPanel(model, cardId, state) {
   return panel;
 }
 
+// -- a call's spend: what it added, and a bar of the budget used ----------------------------
+// The payload comes from axonflow_notebook/notebook/ui/call_cards/spend.py (`spend_payload`),
+// which also renders the same card as static HTML for the saved notebook. Text only here.
+const NEW_SPEND_OPACITY = 0.45;  // this call's share: the tone's colour, lighter
+
+function spendView() {
+  const root = el("div");
+  let drawn = "";
+  const update = (s) => {
+    const key = JSON.stringify(s || null);
+    if (key === drawn) return;
+    drawn = key;
+    root.textContent = "";
+    if (!s) return;
+    const tone = TONES[s.tone] || TONES.info;
+    const box = cardBox(s.tone);
+    box.classList.add("axonflow-card", "axonflow-spend", ...NO_MATH);
+    const title = el("div", `font-weight:600;color:${tone}`, s.title);
+    if (s.flag) title.append(badge(s.flag, s.tone));
+    const table = el("table", "border-collapse:collapse;margin:2px 0;border:0");
+    for (const [k, v] of s.rows || []) {
+      const tr = el("tr", "background:transparent");
+      tr.append(el("td", `color:${FG2};padding:1px 12px 1px 0;vertical-align:top;white-space:nowrap;` +
+        "border:0;text-align:left", k), el("td", "padding:1px 0;border:0;text-align:left", v));
+      table.append(tr);
+    }
+    box.append(title, table);
+    if (s.bar) {
+      const pct = (n) => Math.max(0, Math.min(100, Number(n) || 0));
+      const bar = el("div", "display:flex;width:100%;max-width:360px;height:8px;margin:4px 0 2px;" +
+        "border-radius:4px;overflow:hidden;background:var(--jp-layout-color3,#e0e0e0)");
+      bar.classList.add("axonflow-budget-bar");
+      bar.setAttribute("role", "img");
+      bar.setAttribute("aria-label", `budget used: ${s.bar.label || ""}`);
+      bar.title = s.bar.label || "";
+      const color = TONES[s.bar.tone] || TONES.info;
+      const used = el("div", `width:${pct(s.bar.before)}%;background:${color}`);
+      used.classList.add("axonflow-budget-used");
+      const added = el("div", `width:${pct(s.bar.added)}%;background:${color};opacity:${NEW_SPEND_OPACITY}`);
+      added.classList.add("axonflow-budget-added");
+      bar.append(used, added);
+      box.append(bar);
+    }
+    if (s.note) box.append(el("div", `color:${FG2};font-size:0.9em`, s.note));
+    root.append(box);
+  };
+  return { root, update };
+}
+
 // -- a call (or a code cell's call): cards around the approval panel ------------------------
 function callView(model, cardId, state) {
   const root = el("div");
   const top = el("div");
   const middle = el("div");
   const bottom = el("div");
-  root.append(top, middle, bottom);
+  const spend = spendView();
+  root.append(top, middle, bottom, spend.root);
   let panel = null;
   const view = { root };
   view.update = (c) => {
     setHtml(top, c.html_top || "");
     setHtml(bottom, c.html_bottom || "");
+    spend.update(c.spend);
     if (c.approval) {
       if (!panel) {
         panel = approvalPanel(model, cardId, state);
