@@ -177,6 +177,7 @@ class Governor:
                 requires_redaction=bool(getattr(verdict, "requires_redaction", False)),
                 backend=config.endpoint,
                 expires_at=getattr(verdict, "expires_at", None),
+                query=query,
             ))
         return verdict
 
