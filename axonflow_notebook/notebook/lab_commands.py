@@ -45,8 +45,8 @@ def run_policy_cell(magics: Any, line: str, cell: Optional[str]) -> Any:
     text = cell or ""
     if not text.strip() and not opts.replace:
         raise UsageError("%%axonflow_policy needs policies in the cell body, in the policy file's format "
-                         "(policies: then entries with id, name, pattern, action); --replace with an empty "
-                         "cell removes every custom policy")
+                         "(policies: then entries with id, name, pattern, action); --replace with "
+                         "'policies: []' removes every custom policy")
     count = getattr(magics.shell, "execution_count", None)
     source = f"policy cell [{count}]" if count else "policy cell"
     outcome = apply_policy_cell(magics.runtime, text, source=source, dry_run=opts.dry_run, replace=opts.replace)

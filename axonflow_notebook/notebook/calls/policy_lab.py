@@ -43,7 +43,10 @@ def apply_policy_cell(runtime: Any, text: str, *, source: str, dry_run: bool, re
 
     backend = runtime.backend()
     console = backend.console
-    before = [p for p in resolve(console.list_policies()) if p.tier != "system"]
+    try:
+        before = [p for p in resolve(console.list_policies()) if p.tier != "system"]
+    except Exception:  # (e.g. refused credentials) the change itself reports the problem, in words
+        before = []
     try:
         if backend.local:
             change = resolve(console.reload_policies(text, source, dry_run, merge=not replace))
