@@ -56,9 +56,10 @@ class WhatIfReport:
     def summary(self) -> str:
         """One paragraph: what was replayed, what changes, what could not be evaluated and why."""
         rate = f"{self.evaluated / self.elapsed_s:,.0f} prompts/s" if self.elapsed_s > 0 else ""
-        lines = [f"what_if: {self.evaluated} prompts from {self.source} replayed under the set in force "
+        lines = [f"what_if: {self.evaluated} prompt{'' if self.evaluated == 1 else 's'} from {self.source} replayed under the set in force "
                  f"({self.current_version[:12]}) and the draft ({self.draft_version[:12]}) in "
-                 f"{self.elapsed_s:.2f} s{', ' + rate if rate else ''}: {self.changed} decisions would change."]
+                 f"{self.elapsed_s:.2f} s{', ' + rate if rate else ''}: {self.changed} "
+                 f"decision{'' if self.changed == 1 else 's'} would change."]
         for reason, count in zip(self.skipped.get("reason", []), self.skipped.get("prompts", [])):
             lines.append(f"not evaluated: {count} ({reason})")
         if self.accuracy is not None:

@@ -58,14 +58,19 @@ def _order_rows(record: DecisionExplanationRecord) -> List[Tuple[str, ...]]:
              "matched" if s.matched else "") for s in record.order]
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _order_html(record: DecisionExplanationRecord) -> str:
     if not record.order:
         return ""
     rows = [[esc(a), mono(b), esc(c), esc(d), f"<strong>{esc(e)}</strong>" if e else ""]
             for a, b, c, d, e in _order_rows(record)]
-    skipped = (f" {len(record.not_evaluated)} enabled policies after it were not evaluated."
-               if record.not_evaluated else "")
-    summary = f"Evaluation order: {len(record.order)} policies evaluated, highest priority first.{skipped}"
+    skipped = (f" {_count(len(record.not_evaluated), 'enabled policy', 'enabled policies')} after it "
+               f"{'was' if len(record.not_evaluated) == 1 else 'were'} not evaluated." if record.not_evaluated else "")
+    summary = (f"Evaluation order: {_count(len(record.order), 'policy', 'policies')} evaluated, highest priority "
+               f"first.{skipped}")
     return (f'<details class="axonflow-evaluation-order"><summary style="cursor:pointer;color:{FG2}">'
             f'{esc(summary)}</summary>{data_table(ORDER_HEADERS, rows)}</details>')
 
