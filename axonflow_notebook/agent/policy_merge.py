@@ -18,7 +18,10 @@ from typing import Any
 
 import yaml
 
-from .budgets.policy_file import load_policy_text
+from .budgets.policy_file import parse_budgets
+from .policy import PolicyFileError
+from .policy.catalogue import system_entries
+from .policy.custom import parse_custom_entries
 from .state import PolicySetChanged
 
 _RETRIES = 5
@@ -36,6 +39,23 @@ def _upsert(existing: list, incoming: list) -> list:
         else:
             merged[at] = entry
     return merged
+
+
+def validate_alone(text: str, source: str) -> None:
+    """The text as a policy file of its own: every problem of its policies and budgets, one line each.
+
+    No engine is built (the merged set builds one when it goes in force)."""
+    problems = []
+    try:
+        parse_custom_entries(text, source, (e.id for e in system_entries()), allow_blank=True)
+    except PolicyFileError as exc:
+        problems.append(str(exc))
+    try:
+        parse_budgets(text, source)
+    except PolicyFileError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise PolicyFileError("\n".join(problems))
 
 
 def merged_text(lab, entries: list, incoming: dict) -> str:
@@ -58,7 +78,7 @@ async def merge_policies(state, text: str, source: str, dry_run: bool) -> Any:
     Raises ``PolicyFileError`` (one line per problem) and changes nothing on failure.
     """
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, load_policy_text, text, source)  # the cell alone, as a file
+    await loop.run_in_executor(None, validate_alone, text, source)
     incoming = (yaml.safe_load(text) or {}) if text.strip() else {}
     async with state.lab.edit_lock():
         for _ in range(_RETRIES):
