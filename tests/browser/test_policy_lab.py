@@ -34,7 +34,7 @@ EXPLAIN = "blocked.explain()"
 WHAT_IF = ("import axonflow_notebook\n"
            "draft = '''policies:\n  - {id: codename, name: Codenames, pattern: '(?i)project\\\\s+falcon', "
            "action: block}\n'''\n"
-           "axonflow_notebook.what_if(draft, ['project falcon now for $5 and $6', 'hello <b>there</b>'])")
+           "axonflow_notebook.what_if(draft, ['project falcon now <b>bold</b> for $5 and $6', 'hello <i>there</i>'])")
 CELLS = [SETUP, POLICY_CELL, TEST_CELL, BLOCKED, EXPLAIN, WHAT_IF]
 
 
@@ -76,7 +76,8 @@ def test_policy_lab_outputs_render_verbatim(lab_server, page):
     widget = cell_output(page, 5).locator(".axonflow-what_if")
     expect(widget).to_be_visible(timeout=30_000)
     assert "1 of 2 decisions would change" in widget.inner_text()
-    assert "project falcon now for $5 and $6" in widget.inner_text()
+    assert "project falcon now <b>bold</b> for $5 and $6" in widget.inner_text()
+    assert widget.locator("b, i").count() == 0  # the prompt's markup is text
     widget.locator(".axonflow-what-if-tab-policies").click()
     expect(widget.locator("table")).to_contain_text("codename")
     assert math_nodes(page) == 0
