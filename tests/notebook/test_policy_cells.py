@@ -220,3 +220,22 @@ def test_the_real_axonflow_path_through_the_static_policy_api(ip, tmp_path):
         magics.client_id = ""
         magics.client_secret = ""
         remote.stop()
+
+
+def test_an_unreachable_axonflow_is_one_line(ip):
+    from axonflow_notebook.testing.ports import free_port
+
+    magics = magics_of(ip)
+    try:
+        magics.endpoint = f"http://127.0.0.1:{free_port()}"
+        magics.client_id = "policy-author"
+        magics.call_timeout_seconds = 1
+        for run in (lambda: _cell(ip, CELL), lambda: ip.run_line_magic("axonflow", "test hello"),
+                    lambda: ip.run_line_magic("axonflow", "explain 00000000-0000-4000-8000-000000000000")):
+            with pytest.raises(UsageError) as caught:
+                run()
+            assert "did not answer" in str(caught.value) and len(str(caught.value).splitlines()) == 1
+    finally:
+        magics.endpoint = ""
+        magics.client_id = ""
+        magics.call_timeout_seconds = None

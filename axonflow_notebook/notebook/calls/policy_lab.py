@@ -31,6 +31,13 @@ class PolicyCellOutcome:
     target: str
 
 
+def _unreachable(what: str, backend: Any, exc: BaseException) -> UsageError:
+    """AxonFlow unreachable, timing out or answering an error: one line, never our traceback."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return UsageError(f"{what}: the AxonFlow at {backend.url} did not answer ({type(exc).__name__}: "
+                      f"{lines[0][:200] if lines else 'no detail'})")
+
+
 def _lines(exc: BaseException) -> str:
     problems = getattr(exc, "problems", None) or [line for line in str(exc).splitlines() if line.strip()]
     return "\n".join(problems)
@@ -64,6 +71,10 @@ def apply_policy_cell(runtime: Any, text: str, *, source: str, dry_run: bool, re
         raise UsageError(_lines(exc)) from None
     except PolicyWriteRefused as exc:
         raise UsageError(str(exc)) from None
+    except UsageError:
+        raise
+    except Exception as exc:
+        raise _unreachable("%%axonflow_policy", backend, exc) from None
     target = backend.label if backend.local else f"AxonFlow at {backend.url} (static-policy API)"
     return PolicyCellOutcome(change, before, entries, dry_run, replace, target)
 
@@ -77,6 +88,8 @@ def test_prompt(runtime: Any, prompt: str) -> Any:
         return resolve(backend.console.test_prompt(prompt))
     except RouteUnavailable as exc:
         raise UsageError(str(exc)) from None
+    except Exception as exc:
+        raise _unreachable("%axonflow test", backend, exc) from None
 
 
 def _known_prompt(runtime: Any, context_id: str) -> Optional[tuple]:
@@ -108,6 +121,8 @@ def explain(runtime: Any, decision_id: str) -> Any:
         record = resolve(backend.console.explain(decision_id))
     except (DecisionNotFound, RouteUnavailable, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    except Exception as exc:
+        raise _unreachable("%axonflow explain", backend, exc) from None
     if record.prompt is None:
         known = _known_prompt(runtime, record.decision_id)
         if known is not None:
