@@ -142,6 +142,14 @@ def test_explanations_of_allowed_blocked_redacted_and_held_calls(lab):
     assert record.matches[0].policy_id == "fin-wire-transfer" and "approval: rejected" in record.reason
     assert "fin-wire-transfer" in _bundle(ip, record)[0]["text/plain"]
 
+    for result in (allowed, blocked, redacted, held):  # both ways, the same explanation
+        by_magic = ip.run_line_magic("axonflow", f"explain {result.decision.context_id}")
+        by_result = result.explain()
+        assert (by_magic.decision, by_magic.matches, by_magic.order, by_magic.policy_version) == (
+            by_result.decision, by_result.matches, by_result.order, by_result.policy_version)
+        assert by_magic.prompt == by_result.prompt  # the kernel's own result supplied it to the magic
+    assert [r.explain().decision for r in (allowed, blocked, redacted, held)] == [
+        "allowed", "blocked", "redacted", "needs_approval"]
     with pytest.raises(UsageError, match="has no decision"):
         ip.run_line_magic("axonflow", "explain 00000000-0000-4000-8000-000000000000")
     out = ip.run_cell("allowed.explain()")  # displayed through the extension's formatter
