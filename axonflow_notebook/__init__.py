@@ -20,6 +20,7 @@ _LAZY = {
     "BudgetExceededError": "axonflow_notebook.core.errors",
     "GovernedResult": "axonflow_notebook.core.result",
     "EmbeddedAgent": "axonflow_notebook.agent",
+    "what_if": "axonflow_notebook.lab.replay",
 }
 
 __all__ = sorted(_LAZY) + ["load_ipython_extension", "unload_ipython_extension"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -38,6 +38,14 @@ class AxonFlowLoggerConfig(BaseModel):
     default_user_token: str = Field(default="anonymous", repr=False)
     tenant_id: Optional[str] = None
     extra_context: Dict[str, Any] = Field(default_factory=dict)
+    # What the local journal keeps of each prompt (journal_recording.py): "preview", its first
+    # characters, or "full", the whole prompt (for `what_if` replays; prompts can hold personal data).
+    journal_prompts: Literal["preview", "full"] = "preview"
+
+    @field_validator("journal_prompts", mode="before")
+    @classmethod
+    def _prompt_word(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("endpoint", "client_id")
     @classmethod

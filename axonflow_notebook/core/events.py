@@ -31,6 +31,8 @@ class DecisionMade(_Event):
     requires_redaction: bool = False
     backend: str = ""  # the AxonFlow endpoint URL (no credentials)
     expires_at: Optional[str] = None  # when AxonFlow stops accepting the audit for this context
+    # The text the pre-check judged (its spans index into it): for the journal and explanations.
+    query: str = field(default="", repr=False, compare=False)
 
 
 @dataclass(frozen=True)

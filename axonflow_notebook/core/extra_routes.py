@@ -58,8 +58,11 @@ async def expire_requests(client: AxonFlowClient, request_ids: Sequence[str]) ->
 
 
 async def reload_policies(client: AxonFlowClient, endpoint: str, yaml_text: str, source: str,
-                          *, dry_run: bool = False) -> PolicyChange:
-    payload = {"yaml": yaml_text, "source": source, "dry_run": dry_run}
+                          *, dry_run: bool = False, merge: bool = False) -> PolicyChange:
+    """`merge`: upsert the text's policies by id into the set in force instead of replacing it."""
+    payload: Dict[str, Any] = {"yaml": yaml_text, "source": source, "dry_run": dry_run}
+    if merge:
+        payload["merge"] = True
     return await _policies_call(client, endpoint, "PUT", payload)
 
 

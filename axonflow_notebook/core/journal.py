@@ -56,18 +56,28 @@ class Journal(JournalStore):
         self.delivery = JournalDelivery(self, poll_seconds=poll_seconds)
         _LIVE.add(self)
 
-    def attach(self, logger: "AxonFlowLogger") -> Callable[[], None]:
-        """Journal every call of `logger` and deliver its audits; returns a detacher."""
+    def attach(self, logger: "AxonFlowLogger", *, prompts: Optional[str] = None) -> Callable[[], None]:
+        """Journal every call of `logger` and deliver its audits; returns a detacher.
+
+        `prompts`: "preview" or "full" (default: the logger's `config.journal_prompts`).
+        """
         endpoint = logger.config.endpoint
+        prompts = _prompt_mode(prompts if prompts is not None else getattr(logger.config, "journal_prompts", None))
         inner: AuditSink = logger.audit_sink
         if isinstance(inner, JournalSink):
-            if inner.journal is self:
+            if inner.journal is self and inner.prompts == prompts:
                 return inner.detach  # already attached: calling again is harmless
-            inner = inner.inner
+            if inner.journal is self:
+                inner.detach()  # attached with another prompt setting: attach again with this one
+                inner = logger.audit_sink
+            else:
+                inner = inner.inner
         sink = JournalSink(self, inner, endpoint)
+        sink.prompts = prompts
         logger.audit_sink = sink
         fail_open = bool(getattr(logger.config, "fail_open", True))
-        unsubscribe = logger.subscribe(lambda event: self.record_event(event, endpoint, fail_open=fail_open))
+        unsubscribe = logger.subscribe(
+            lambda event: self.record_event(event, endpoint, fail_open=fail_open, prompts=prompts))
         deliverers = self.delivery.deliverers
         deliverers[endpoint] = (inner, sdk_verifier(logger, self.verify_timeout_seconds))
         self.delivery.start()
@@ -82,8 +92,9 @@ class Journal(JournalStore):
         sink.detach = detach
         return detach
 
-    def record_event(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool = True) -> None:
-        self.recorder.record_event(event, endpoint, fail_open=fail_open)
+    def record_event(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool = True,
+                     prompts: str = "preview") -> None:
+        self.recorder.record_event(event, endpoint, fail_open=fail_open, prompts=prompts)
 
     def flush(self, timeout: float = 5.0) -> int:
         """Deliver every pending record now (bounded by `timeout`); returns how many went."""
@@ -112,6 +123,7 @@ class JournalSink:
         self.journal = journal
         self.inner = inner
         self.endpoint = endpoint
+        self.prompts = "preview"  # what `attach` records of each prompt
         self.detach: Callable[[], None] = lambda: None
 
     async def deliver(self, payload: AuditPayload) -> AuditOutcome:
@@ -161,11 +173,23 @@ def default_journal(path: Optional[JournalPath] = None) -> Journal:
         return _default
 
 
-def attach_journal(logger: "AxonFlowLogger", path: Optional[JournalPath] = None) -> Journal:
-    """Opt a script's logger in: `attach_journal(AxonFlowLogger(config))`."""
+def attach_journal(logger: "AxonFlowLogger", path: Optional[JournalPath] = None, *,
+                   prompts: Optional[str] = None) -> Journal:
+    """Opt a script's logger in: `attach_journal(AxonFlowLogger(config))`.
+
+    `prompts="full"` keeps whole prompts (for `what_if` replays); the default is the logger's
+    `config.journal_prompts` (AXONFLOW_JOURNAL_PROMPTS), else "preview".
+    """
     journal = default_journal(path)
-    journal.attach(logger)
+    journal.attach(logger, prompts=prompts)
     return journal
+
+
+def _prompt_mode(value: Optional[str]) -> str:
+    mode = (value or "preview").strip().lower()
+    if mode not in ("preview", "full"):
+        raise ValueError(f"journal prompts must be 'preview' or 'full', not {value!r}")
+    return mode
 
 
 __all__ = ["Journal", "JournalSink", "attach_journal", "default_journal", "default_journal_path",

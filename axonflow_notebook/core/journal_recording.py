@@ -18,7 +18,7 @@ from .events import (
     GovernanceEvent,
     GovernanceSkipped,
 )
-from .journal_store import JournalStore
+from .journal_store import PROMPT_PREVIEW_CHARS, JournalStore
 
 _log = logging.getLogger("axonflow_notebook.core")
 
@@ -27,10 +27,14 @@ class JournalRecorder:
     def __init__(self, store: JournalStore) -> None:
         self.store = store
 
-    def record_event(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool = True) -> None:
-        """Fold one event into its call's row (a listener: never raises into the call)."""
+    def record_event(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool = True,
+                     prompts: str = "preview") -> None:
+        """Fold one event into its call's row (a listener: never raises into the call).
+
+        `prompts`: "full" keeps the whole prompt, else its first PROMPT_PREVIEW_CHARS characters.
+        """
         try:
-            self._record(event, endpoint, fail_open=fail_open)
+            self._record(event, endpoint, fail_open=fail_open, prompts=prompts)
         except Exception:
             _log.warning("audit journal: could not record %s", type(event).__name__, exc_info=True)
 
@@ -47,12 +51,15 @@ class JournalRecorder:
                 pass
         return event.at - event.latency_ms / 1000.0 + self.store.context_ttl_seconds
 
-    def _record(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool) -> None:
+    def _record(self, event: GovernanceEvent, endpoint: str, *, fail_open: bool, prompts: str = "preview") -> None:
         cid, at = event.call_id, event.at
         if isinstance(event, DecisionMade):
+            query = getattr(event, "query", "")
+            kept = query if prompts == "full" else query[:PROMPT_PREVIEW_CHARS]
             self.store.upsert(cid, endpoint, at, decision=event.status, policies=json.dumps(list(event.policies)),
                          block_reason=event.block_reason, context_id=event.context_id,
-                         expires_at=self._expiry(event) if event.context_id else None)
+                         expires_at=self._expiry(event) if event.context_id else None,
+                         prompt=kept if query else None, prompt_chars=len(query) if query else None)
         elif isinstance(event, GovernanceSkipped) and event.stage == "pre_check":
             # (an audit-stage skip is settled by the sink)
             mode = "ungoverned (fail-open)" if fail_open else "refused (fail-closed)"

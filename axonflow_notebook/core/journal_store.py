@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_delivery ON calls (delivery, next_attempt_at);
 """
+# Columns added after the first release, to files made before them (ALTER TABLE ADD COLUMN).
+# `prompt` is the prompt the pre-check judged, whole or its first PROMPT_PREVIEW_CHARS
+# characters (AxonFlowLoggerConfig.journal_prompts); `prompt_chars` its whole length, so a
+# reader tells a preview from a whole prompt.
+_ADDED_COLUMNS = (("prompt", "TEXT"), ("prompt_chars", "INTEGER"))
+PROMPT_PREVIEW_CHARS = 80
 
 
 
@@ -93,8 +99,18 @@ class JournalStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._add_columns()
         self._closed = False
         self.release_stale_claims()
+
+    def _add_columns(self) -> None:
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(calls)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in present:
+                try:
+                    self._conn.execute(f"ALTER TABLE calls ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError:  # another process added it first
+                    pass
 
     @property
     def closed(self) -> bool:
@@ -215,4 +231,4 @@ class JournalStore:
 
 
 __all__ = ["JournalStore", "JournalPath", "default_journal_path", "delivery_text", "CONTEXT_TTL_SECONDS",
-           "STALE_CLAIM_SECONDS"]
+           "STALE_CLAIM_SECONDS", "PROMPT_PREVIEW_CHARS"]

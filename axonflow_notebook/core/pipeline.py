@@ -186,6 +186,7 @@ class Governor:
                 requires_redaction=bool(getattr(verdict, "requires_redaction", False)),
                 backend=config.endpoint,
                 expires_at=getattr(verdict, "expires_at", None),
+                query=query,
             ))
             if capture is not None:
                 report_budget(emit, capture, verdict)

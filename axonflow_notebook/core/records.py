@@ -174,5 +174,83 @@ class UsageBreakdownRecord:
     period_end: Optional[dt.datetime]
 
 
+
+# -- the policy lab: what a prompt matches, and why a decision was made (explanations.py) ---------
+
+
+@dataclass(frozen=True)
+class MatchedPolicy:
+    """One policy that matched a prompt: where (character spans, end exclusive), with what effect."""
+
+    policy_id: str
+    name: str
+    action: str  # block | require_approval | redact | warn | log
+    priority: Optional[int]
+    position: Optional[int]  # its place in the evaluation order (0 = first); None when not reported
+    category: str = ""
+    severity: str = ""
+    spans: Tuple[Tuple[int, int], ...] = ()  # empty when AxonFlow did not report where
+    matched_text: Tuple[str, ...] = ()  # per span; AxonFlow masks personal data ("[REDACTED:<id>]")
+    span_count: Optional[int] = None  # how many matches in all, when more than the spans listed
+    masked: bool = False
+
+
+@dataclass(frozen=True)
+class EvaluationStep:
+    """One policy in the order evaluation went through them."""
+
+    position: int
+    policy_id: str
+    priority: Optional[int]
+    action: str
+    matched: bool
+
+
+@dataclass(frozen=True)
+class PromptTestRecord:
+    """What the pre-check would decide for a prompt (AxonFlow's policy simulation): no LLM call, no audit."""
+
+    prompt: str
+    decision: str  # allowed | redacted | needs_approval | blocked
+    matches: Tuple[MatchedPolicy, ...]
+    stopped_by: Optional[str]  # the blocking policy that ended evaluation
+    block_reason: Optional[str]
+    redacted_prompt: Optional[str]
+    policy_version: Optional[str]  # the version of the policy set that decided, when reported
+    total_policies: Optional[int]
+    backend: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionExplanationRecord:
+    """Why AxonFlow decided a call as it did (its decision explanation, by context or audit id)."""
+
+    decision_id: str  # the pre-check's context id
+    decision: str  # allowed | redacted | needs_approval | blocked
+    reason: str
+    matches: Tuple[MatchedPolicy, ...]  # in evaluation order
+    order: Tuple[EvaluationStep, ...]  # the policies evaluated, in order (empty when not reported)
+    enabled_policies: Optional[int]
+    not_evaluated: Tuple[str, ...]  # enabled policies after the one that stopped evaluation
+    stopped_by: Optional[str]
+    stop_reason: str
+    precedence: Optional[str]  # e.g. an approval taking precedence over a block
+    policy_version: Optional[str]
+    version_loaded_at: Optional[dt.datetime]
+    version_source: Optional[str]
+    version_in_force_now: Optional[bool]
+    timestamp: Optional[dt.datetime]
+    audit_id: Optional[str] = None
+    approval_status: Optional[str] = None
+    block_reason: Optional[str] = None
+    risk_level: Optional[str] = None
+    query_preview: str = ""
+    prompt: Optional[str] = None  # when known: stored by AxonFlow, the call's own result, or the journal
+    prompt_source: str = ""  # "axonflow", "result", "journal" or "journal preview"
+    prompt_chars: Optional[int] = None  # the whole prompt's length, when known
+    backend: str = ""
+
+
 __all__ = ["PolicyRecord", "ApprovalRequestRecord", "AuditEntry", "AuditPage", "PolicyChange", "BudgetRecord",
-           "BudgetStatusRecord", "BudgetCheckRecord", "UsageSummaryRecord", "UsageBreakdownItem", "UsageBreakdownRecord"]
+           "BudgetStatusRecord", "BudgetCheckRecord", "UsageSummaryRecord", "UsageBreakdownItem", "UsageBreakdownRecord",
+           "MatchedPolicy", "EvaluationStep", "PromptTestRecord", "DecisionExplanationRecord"]

@@ -29,6 +29,21 @@ class GovernedResult:
     def ok(self) -> bool:
         return self.error is None
 
+    def explain(self, console: Any = None) -> Any:
+        """Why AxonFlow decided this call as it did: a `DecisionExplanationRecord` (result_explain.py).
+
+        `console`: a `GovernanceConsole` to ask; default, one of the live logger that governed it.
+        """
+        from .result_explain import explain_result
+
+        return explain_result(self, console)
+
+    async def aexplain(self, console: Any = None) -> Any:
+        """Async `explain`."""
+        from .result_explain import aexplain_result
+
+        return await aexplain_result(self, console)
+
     def record(self, event: GovernanceEvent) -> None:
         """Append an event and keep the summary attributes in step with it."""
         self.events.append(event)

@@ -15,7 +15,14 @@ from .budget_console import BudgetMethods, BudgetRequestRefused
 from .clients import ClientPool, ensure_sdk
 from .config import AxonFlowLoggerConfig
 from .extra_routes import PolicyReloadRejected, RouteUnavailable, current_policies, expire_requests, reload_policies
-from .records import ApprovalRequestRecord, AuditPage, PolicyChange, PolicyRecord
+from .records import (
+    ApprovalRequestRecord,
+    AuditPage,
+    DecisionExplanationRecord,
+    PolicyChange,
+    PolicyRecord,
+    PromptTestRecord,
+)
 from .runtime import get_runtime
 from .sdk_protocol import AxonFlowClient
 from .sdk_records import approval_record, audit_page, field, policy_record
@@ -114,13 +121,38 @@ class GovernanceConsole(BudgetMethods):  # budgets and usage: budget_console.py
             if len(page) < POLICY_PAGE_SIZE:
                 return policies
 
-    async def reload_policies(self, yaml_text: str, source: str, dry_run: bool = False) -> PolicyChange:
-        """Replace the policy set in force (the embedded agent's route; `RouteUnavailable` elsewhere).
+    async def reload_policies(self, yaml_text: str, source: str, dry_run: bool = False, *,
+                              merge: bool = False) -> PolicyChange:
+        """Replace the policy set in force (the embedded agent's route; `RouteUnavailable` elsewhere);
+        with `merge`, upsert the text's policies by id into it instead.
 
         Raises `PolicyReloadRejected` (one line per problem) when the text is refused.
         """
         return await reload_policies(await self._client(), self.config.endpoint, yaml_text, source,
-                                     dry_run=dry_run)
+                                     dry_run=dry_run, merge=merge)
+
+    async def upsert_policies(self, entries: Sequence[Any], *, source: str, dry_run: bool = False,
+                              replace: bool = False) -> PolicyChange:
+        """Create or update custom policies (policy-file entries) through AxonFlow's static-policy API
+        (policy_upsert.py); `PolicyWriteRefused` says what a refused client is missing."""
+        from .policy_upsert import upsert_static_policies
+
+        config = self.config
+        return await upsert_static_policies(await self._client(), config.endpoint, config.client_id,
+                                            bool(config.secret_value()), entries, source=source,
+                                            dry_run=dry_run, replace=replace)
+
+    async def test_prompt(self, prompt: str) -> PromptTestRecord:
+        """What the pre-check would decide for `prompt`, with every match (no LLM call, no audit)."""
+        from .policy_lab import simulate_prompt
+
+        return await simulate_prompt(await self._client(), self.config.endpoint, prompt)
+
+    async def explain(self, decision_id: str) -> DecisionExplanationRecord:
+        """Why a call was decided as it was (`decision_id`: its context id or audit id)."""
+        from .policy_lab import explain_decision
+
+        return await explain_decision(await self._client(), self.config.endpoint, decision_id)
 
     async def current_policies(self) -> PolicyChange:
         """Version and source of the policy set in force (the embedded agent's route)."""

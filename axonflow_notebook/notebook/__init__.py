@@ -15,6 +15,7 @@ _STATE_KEY = "_axonflow_notebook_state"
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from .lab_commands import register_formatters
     from .magics import GovernedMagics
     from .transformers import AwaitGovernedCells, EndCellAtBlankLine, is_terminal, keep_question_marks
 
@@ -27,6 +28,7 @@ def load_ipython_extension(ipython: Any) -> None:
     blank_line = EndCellAtBlankLine(ipython) if is_terminal(ipython) else None
     if blank_line is not None:
         blank_line.install()
+    register_formatters(ipython)  # how the policy lab's records display (by name: nothing imported)
     setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line))
 
 
@@ -53,4 +55,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         del manager.registry[type(magics).__name__]
     if magics in ipython.configurables:
         ipython.configurables.remove(magics)
+    from .lab_commands import unregister_formatters
+
+    unregister_formatters(ipython)
     magics.close()

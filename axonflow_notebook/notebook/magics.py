@@ -12,8 +12,8 @@ from typing import Any, Optional
 from IPython.core.error import UsageError
 from IPython.core.magic import (
     Magics,
+    cell_magic,
     line_cell_magic,
-    line_magic,
     magics_class,
     needs_local_scope,
     no_var_expand,
@@ -21,6 +21,7 @@ from IPython.core.magic import (
 from traitlets import observe
 
 from .args import CallOptions, governed_arguments, parse_call_options
+from .lab_commands import policy_cell_arguments, run_policy_cell
 from .settings import SECRET_TRAITS, GovernedSettings
 from .subcommands import run_subcommand, usage
 from .transformers import is_terminal
@@ -28,7 +29,7 @@ from .transformers import is_terminal
 _BACKEND_TRAITS = ("endpoint", "client_id", "client_secret", "policies", "data_dir", "fail_open",
                    "call_timeout_seconds", "approval_max_wait_seconds",
                    "approval_poll_interval_seconds", "reviewer_id", "reviewer_email",
-                   "reviewer_secret")
+                   "reviewer_secret", "journal_prompts")
 
 
 @magics_class
@@ -180,11 +181,18 @@ class GovernedMagics(Magics, GovernedSettings):
         return await call.run_async()
 
     @no_var_expand
-    @line_magic
-    def axonflow(self, line: str) -> Any:
-        return run_subcommand(self, line)
+    @line_cell_magic
+    def axonflow(self, line: str, cell: Optional[str] = None) -> Any:
+        return run_subcommand(self, line, cell)
 
     axonflow.__doc__ = usage()
+
+    @no_var_expand
+    @cell_magic
+    def axonflow_policy(self, line: str, cell: str) -> Any:
+        return run_policy_cell(self, line, cell)
+
+    axonflow_policy.__doc__ = policy_cell_arguments.__doc__
 
 
 def _ipykernel_version(shell: Any) -> Optional[tuple]:

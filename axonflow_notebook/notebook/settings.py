@@ -20,7 +20,7 @@ from traitlets.config.configurable import Configurable
 MASK = "**********"  # what a SecretStr prints
 SECRET_TRAITS = ("client_secret", "user_token", "reviewer_secret")
 TIMINGS = ("call_timeout_seconds", "approval_max_wait_seconds", "approval_poll_interval_seconds")
-CORE_FIELDS = ("endpoint", "client_id", "client_secret", "fail_open") + TIMINGS
+CORE_FIELDS = ("endpoint", "client_id", "client_secret", "fail_open", "journal_prompts") + TIMINGS
 
 
 class SecretTrait(TraitType):
@@ -96,6 +96,12 @@ class GovernedSettings(Configurable):
         ["auto", "always", "never"],
         "auto",
         help="auto: simulate answers (LiteLLM mock_response) when the model's provider has no key.",
+    ).tag(config=True)
+    journal_prompts = CaselessStrEnum(
+        ["preview", "full"], None, allow_none=True,
+        help="What the local audit journal keeps of each prompt: 'preview' (its first characters) or "
+             "'full' (whole prompts, for what_if replays; prompts can hold personal data) "
+             "(env AXONFLOW_JOURNAL_PROMPTS, else preview).",
     ).tag(config=True)
     reviewer_id = Unicode(
         help="Reviewer identity allowed to approve from this notebook (%axonflow connect sets it)."

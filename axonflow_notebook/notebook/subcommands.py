@@ -8,6 +8,7 @@ everything it sends goes through the calls layer's backend.
 from __future__ import annotations
 
 import os
+from argparse import Namespace
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -25,6 +26,9 @@ class Subcommand:
     summary: str
     run: Callable[[Any, Any], Any]
     arguments: Tuple[Argument, ...] = ()
+    # The rest of the line as written is `args.text` (not split into words: quotes and all are the
+    # user's text), and `%%axonflow NAME` puts the cell body in `args.cell` (None otherwise).
+    raw_text: bool = False
 
     def parser(self) -> MagicArgumentParser:
         parser = MagicArgumentParser(prog=f"%axonflow {self.name}", description=self.summary)
@@ -41,9 +45,9 @@ def arg(*args: Any, **kwargs: Any) -> Argument:
     return args, kwargs
 
 
-def subcommand(name: str, summary: str, *arguments: Argument) -> Callable:
+def subcommand(name: str, summary: str, *arguments: Argument, raw_text: bool = False) -> Callable:
     def register(run: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-        SUBCOMMANDS[name] = Subcommand(name, summary, run, arguments)
+        SUBCOMMANDS[name] = Subcommand(name, summary, run, arguments, raw_text)
         return run
 
     return register
@@ -58,6 +62,13 @@ def usage() -> str:
 
 def parse(line: str) -> Tuple[Optional[Subcommand], Any]:
     """(subcommand, its arguments), or (None, help text) for `--help`; else UsageError."""
+    head = line.split(None, 1)
+    raw = SUBCOMMANDS.get(head[0]) if head else None
+    if raw is not None and raw.raw_text:
+        text = head[1].strip() if len(head) > 1 else ""
+        if text in ("-h", "--help"):
+            return None, raw.parser().format_help().rstrip()
+        return raw, Namespace(text=text, cell=None)
     try:
         words = arg_split(line, strict=True)
     except ValueError as exc:  # shlex: "No closing quotation"
@@ -77,11 +88,15 @@ def parse(line: str) -> Tuple[Optional[Subcommand], Any]:
     return sub, args
 
 
-def run_subcommand(magics: Any, line: str) -> Any:
+def run_subcommand(magics: Any, line: str, cell: Optional[str] = None) -> Any:
     sub, args = parse(line)
     if sub is None:
         print(args)
         return None
+    if cell is not None:
+        if not sub.raw_text:
+            raise UsageError(f"%%axonflow {sub.name} takes no cell body (only %%axonflow test does)")
+        args.cell = cell
     return sub.run(magics, args)
 
 
@@ -314,3 +329,21 @@ def config(magics: Any, args: Any) -> Any:
     credential (masked in every repr), for `AxonFlowLogger(cfg)` or `GovernanceConsole(cfg)`."""
     current = magics.runtime.backend().logger.config
     return current.model_copy(update={"client_id": args.client_id}) if args.client_id else current
+
+
+# -- the policy lab (lab_commands.py) ------------------------------------------------------------
+@subcommand("test", "what the policies would decide for a prompt, every match highlighted "
+            "(no LLM call, no audit); %%axonflow test for long text",
+            arg("text", nargs="*", metavar="PROMPT", help="the rest of the line, as written"), raw_text=True)
+def prompt_test(magics: Any, args: Any) -> Any:
+    from .lab_commands import run_test
+
+    return run_test(magics, args.text, args.cell)
+
+
+@subcommand("explain", "why AxonFlow decided a call as it did: matches, order, where it stopped, version",
+            arg("decision_id", metavar="ID", help="the call's context id or audit id"))
+def explain(magics: Any, args: Any) -> Any:
+    from .lab_commands import run_explain
+
+    return run_explain(magics, args.decision_id)

@@ -90,10 +90,13 @@ def keep_question_marks(lines: List[str]) -> List[str]:
     if len(code) != 1:
         return lines
     line = code[0].strip()
-    if not (line.startswith("%governed ") and line.endswith("?")) or line.endswith("??"):
+    if not line.endswith("?") or line.endswith("??"):
         return lines
-    rest = line[len("%governed "):]
-    return [f"get_ipython().run_line_magic('governed', {rest!r})\n"]
+    for prefix, magic, keep in (("%governed ", "governed", ""), ("%axonflow test ", "axonflow", "test ")):
+        if line.startswith(prefix):  # `%axonflow test Is this allowed?` tests that question too
+            rest = keep + line[len(prefix):]
+            return [f"get_ipython().run_line_magic({magic!r}, {rest!r})\n"]
+    return lines
 
 
 class EndCellAtBlankLine:

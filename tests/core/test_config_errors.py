@@ -27,11 +27,12 @@ def test_seed_fields_and_defaults():
     assert config.approval_max_wait_seconds == 300.0
     assert config.default_user_token == "anonymous"
     assert config.tenant_id is None and config.extra_context == {}
+    assert config.journal_prompts == "preview"  # ours, beyond the seed: what the local journal keeps
     assert set(AxonFlowLoggerConfig.model_fields) == {
         "endpoint", "client_id", "client_secret", "fail_open", "call_timeout_seconds",
         "breaker_failure_threshold", "breaker_recovery_seconds", "enable_hitl_polling",
         "approval_poll_interval_seconds", "approval_max_wait_seconds", "default_user_token",
-        "tenant_id", "extra_context",
+        "tenant_id", "extra_context", "journal_prompts",
     }
 
 

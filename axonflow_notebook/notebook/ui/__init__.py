@@ -9,7 +9,9 @@ tables), `tables` (Markdown and text tables), `rich` (static bundles), `state` (
 events), `call_cards/` (decision, approval, response, audit cards), `summary` (static summaries),
 `coalesce` (the one redraw limiter), `live_widget` + `static/*.js` (the anywidget models),
 `call_view`, `code_view`, `queue` (live views), `status`, `policies`, `audit_trail`, `journal`
-(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles).
+(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles); the
+policy lab: `highlight` (matched spans in a prompt), `lab_parts`, `prompt_test`, `explanation`,
+`policy_cell`, `what_if` (+ `static/what_if.js`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ _EXPORTS = {
     "handle_summary": "handle_view",
     "budgets_table": "budgets",
     "describe_budget": "budgets",
+    # the policy lab
+    "policy_change_view": "policy_cell",
+    "prompt_test_view": "prompt_test",
+    "explanation_view": "explanation",
+    "what_if_bundle": "what_if",
+    "what_if_static": "what_if",
 }
 
 __all__ = sorted(_EXPORTS)
