@@ -1,0 +1,95 @@
+"""Flow control for a batch: a bounded number of rows in flight, and requests/tokens per minute.
+
+`Slots` bounds the rows in flight. A held row gives its slot back while a reviewer decides
+(so held rows never stop the others) and takes one again before its LLM call; a row gives
+its slot back as soon as the model has answered (its audit is then one short request).
+
+`Pace` spaces LLM requests to a rate (the generic cell rate algorithm: each request moves a
+theoretical arrival time on by its cost; one second's worth may go at once).
+https://en.wikipedia.org/wiki/Generic_cell_rate_algorithm
+Provider 429s and transient errors are LiteLLM's to retry (`num_retries`); these only keep
+the batch from causing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import AsyncIterator, Callable, Optional
+
+
+class Pace:
+    """Units per minute (requests, or tokens), a burst of one second's worth allowed."""
+
+    def __init__(self, per_minute: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if not per_minute > 0:
+            raise ValueError(f"a rate must be > 0 per minute, got {per_minute!r}")
+        self.per_minute = float(per_minute)
+        self._clock = clock
+        self._tat = 0.0  # theoretical arrival time of the next unit
+        self._tolerance = 1.0
+
+    def delay(self, units: float = 1.0) -> float:
+        """Book `units` now; the seconds to wait before using them."""
+        now = self._clock()
+        tat = max(self._tat, now)
+        self._tat = tat + units * 60.0 / self.per_minute
+        return max(0.0, tat - now - self._tolerance)
+
+    async def take(self, units: float = 1.0) -> None:
+        wait = self.delay(units)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+class Slots:
+    """At most `size` rows in flight."""
+
+    def __init__(self, size: int) -> None:
+        self._semaphore = asyncio.Semaphore(size)
+
+    async def acquire(self) -> None:
+        await self._semaphore.acquire()
+
+    def release(self) -> None:
+        self._semaphore.release()
+
+
+class RowPacing:
+    """One row's share of the batch's flow control (`core.call.CallPacing`)."""
+
+    __slots__ = ("_slots", "_paces", "_units", "holding")
+
+    def __init__(self, slots: Slots, paces: "tuple[tuple[Pace, float], ...]") -> None:
+        self._slots = slots
+        self._paces = paces  # (pace, units this row books on it)
+        self.holding = True  # the scheduler took the row's slot before starting it
+
+    def release(self) -> None:
+        if self.holding:
+            self.holding = False
+            self._slots.release()
+
+    async def reacquire(self) -> None:
+        if not self.holding:
+            await self._slots.acquire()
+            self.holding = True
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        self.release()
+        yield  # an exception (rejected, expired, cancelled) ends the row: no slot needed
+        await self.reacquire()
+
+    async def before_llm(self) -> None:
+        for pace, units in self._paces:
+            await pace.take(units)
+
+
+def pause_left(until: Optional[float], clock: Callable[[], float] = time.time) -> float:
+    """Seconds until `until` (epoch s), 0 when passed or unset."""
+    return max(0.0, until - clock()) if until else 0.0
+
+
+__all__ = ["Pace", "Slots", "RowPacing", "pause_left"]
