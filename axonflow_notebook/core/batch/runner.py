@@ -23,7 +23,16 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from ..emitter import Emitter
-from ..events import BatchFinished, BatchPaused, BatchStarted, CompletionFinished, DecisionMade, RowFinished, RowStarted
+from ..events import (
+    BatchFinished,
+    BatchPaused,
+    BatchStarted,
+    CompletionFinished,
+    DecisionMade,
+    GovernanceSkipped,
+    RowFinished,
+    RowStarted,
+)
 from ..providers import text_of
 from .errors import RowCancelled, RowSkipped
 from .flow import Pace, RowPacing, Slots, pause_left
@@ -78,7 +87,11 @@ class BatchRun:
                                   budget_usd=budget_usd)
         self.ledger = SpendLedger()
         self._emit = Emitter(self.batch_id, self._listeners)
-        self._pause_until = 0.0
+        # AxonFlow's `rate_limit`: pre-checks this batch may still send before `_reset_at`
+        # (None: no limit heard), and its pre-checks sent but not answered yet.
+        self._allowance: Optional[int] = None
+        self._reset_at = 0.0
+        self._unanswered = 0
         self._started = False
         self.finished = threading.Event()  # set once every row has ended (whatever happened)
         self.error: Optional[BaseException] = None  # why the run failed, when it did not just cancel
@@ -148,6 +161,7 @@ class BatchRun:
             pacing = RowPacing(slots, paces)  # type: ignore[arg-type]
             self.ledger.start(next_usd)
             self.result.rows[index].status = RUNNING
+            self._pre_check_sent()
             task = loop.create_task(self._row(index, pacing, next_usd))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -155,7 +169,13 @@ class BatchRun:
     async def _row(self, index: int, pacing: RowPacing, forecast_usd: float) -> None:
         row = self.result.rows[index]
         row.call_id = uuid.uuid4().hex[:16]
-        settled = False
+        settled = answered = False
+
+        def pre_check_answered(limit: Any = None) -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                self._pre_check_answered(limit)
 
         def observe(event: Any) -> None:
             nonlocal settled
@@ -164,8 +184,10 @@ class BatchRun:
                 pacing.release()
                 self.ledger.settle(forecast_usd, event.cost_usd)
                 settled = True
-            elif isinstance(event, DecisionMade) and event.rate_limit is not None:
-                self._note_rate_limit(event.rate_limit)
+            elif isinstance(event, DecisionMade):
+                pre_check_answered(event.rate_limit)
+            elif isinstance(event, GovernanceSkipped) and event.stage == "pre_check":
+                pre_check_answered()
 
         emit = Emitter(row.call_id, (observe, *self._listeners))
         emit(RowStarted(row.call_id, batch_id=self.batch_id, index=index))
@@ -185,6 +207,7 @@ class BatchRun:
             error = exc
         finally:
             pacing.release()
+            pre_check_answered()
             if not settled:
                 self.ledger.settle(forecast_usd, None)
             row.latency_s = time.perf_counter() - started
@@ -194,17 +217,29 @@ class BatchRun:
 
     # ----- stopping ----------------------------------------------------------
 
-    def _note_rate_limit(self, limit: Any) -> None:
-        if limit.remaining <= 0 and limit.reset_at > self._pause_until:
-            self._pause_until = limit.reset_at
+    def _pre_check_sent(self) -> None:
+        self._unanswered += 1
+        if self._allowance is not None:
+            self._allowance -= 1
+
+    def _pre_check_answered(self, limit: Any) -> None:
+        """One pre-check answered; with a `rate_limit`, what is left of it for rows not yet sent."""
+        self._unanswered -= 1
+        if limit is not None:
+            self._allowance = limit.remaining - self._unanswered
+            self._reset_at = limit.reset_at
 
     async def _respect_axonflow_pause(self) -> None:
-        wait = pause_left(self._pause_until)
-        if wait <= 0:
+        """Send no pre-check AxonFlow said it would refuse: wait for its window to reset."""
+        if self._allowance is None or self._allowance > 0:
             return
-        self._emit(BatchPaused(self.batch_id, reason="axonflow_rate_limit", until=self._pause_until,
-                               detail=f"AxonFlow's rate limit is used up; new rows wait {wait:.1f} s for it to reset"))
-        await asyncio.sleep(wait)
+        wait = pause_left(self._reset_at)
+        if wait > 0:
+            self._emit(BatchPaused(self.batch_id, reason="axonflow_rate_limit", until=self._reset_at,
+                                   detail=f"AxonFlow's rate limit is used up; new rows wait {wait:.1f} s "
+                                          "for it to reset"))
+            await asyncio.sleep(wait)
+        self._allowance = None  # a new window: the next answer says how much of it is left
 
     def _stop_for_budget(self, refusal: str) -> None:
         self.result.stopped, self.result.stop_detail = "budget", refusal
