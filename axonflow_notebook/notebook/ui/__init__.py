@@ -9,7 +9,8 @@ tables), `tables` (Markdown and text tables), `rich` (static bundles), `state` (
 events), `call_cards/` (decision, approval, response, audit cards), `summary` (static summaries),
 `coalesce` (the one redraw limiter), `live_widget` + `static/*.js` (the anywidget models),
 `call_view`, `code_view`, `queue` (live views), `status`, `policies`, `audit_trail`, `journal`
-(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles).
+(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles),
+`batch_state` + `batch_view` + `static/batch.js` + `batch_summary` + `batch_terminal` (batches).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ _EXPORTS = {
     "compact_row": "summary",
     "call_summary": "summary",
     "handle_summary": "handle_view",
+    "BatchView": "batch_view",
+    "BatchTerminal": "batch_terminal",
+    "batch_summary": "batch_summary",
 }
 
 __all__ = sorted(_EXPORTS)
