@@ -74,7 +74,7 @@ class BatchCall:
 
     # -- the three ways to wait ---------------------------------------------------------------
     async def run_async(self) -> None:
-        self._open(self.ctx.simulation.forced)
+        self._open(self._early_simulation())
         try:
             if not litellm_ready():
                 self.presenter.starting("loading LiteLLM…")
@@ -114,7 +114,7 @@ class BatchCall:
         self._finish(result)
 
     def run_background(self) -> BatchCellHandle:
-        self._open(self.ctx.simulation.forced)
+        self._open(self._early_simulation())
         handle = BatchCellHandle(total=len(self.prompts), model=self.ctx.model)
         self.handle = handle
 
@@ -144,6 +144,12 @@ class BatchCall:
         return handle
 
     # -- steps ---------------------------------------------------------------------------------
+    def _early_simulation(self) -> bool:
+        """Whether the answers will be simulated, if that is known before LiteLLM is loaded."""
+        if self.ctx.simulation.forced:
+            return True
+        return decide_simulation(self.ctx.model, self.ctx.simulation) if litellm_ready() else False
+
     def _open(self, simulated: bool, backend: Optional[str] = None) -> None:
         from ..ui import BatchTerminal, BatchView
 
@@ -173,6 +179,7 @@ class BatchCall:
         """The core's batch over the rendered prompts (not started)."""
         ctx, options, request = self.ctx, self.options, self.ctx.request
         simulated = decide_simulation(ctx.model, ctx.simulation)
+        getattr(self.presenter, "view", self.presenter).set_simulated(simulated)
         items: List[Any] = self.prompts
         if request.system:
             items = [[{"role": "system", "content": request.system}, {"role": "user", "content": p}]

@@ -40,10 +40,11 @@ class HeldRow:
 
 
 class BatchState:
-    def __init__(self, *, total: int, model: str, preview: Callable[[int], str],
+    def __init__(self, *, total: int, model: str, preview: Callable[[int], str], simulated: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
         self.total = total
         self.model = model
+        self.simulated = simulated
         self.preview = preview
         self._clock = clock
         self.batch_id = ""
@@ -137,10 +138,12 @@ class BatchState:
         return ran / elapsed if ran > 0 and elapsed > 0 else None
 
     def eta(self) -> Optional[float]:
+        """Seconds until the rows not held for a reviewer have run (None when unknown or none left)."""
         rate = self.rate()
-        if rate is None or self.finished or self.stopped:
+        remaining = self.total - self.done - len(self.pending_held())
+        if rate is None or self.finished or self.stopped or remaining <= 0:
             return None
-        return (self.total - self.done) / rate
+        return remaining / rate
 
     def pending_held(self) -> List[HeldRow]:
         return [row for row in self.held.values() if row.status in ("pending", "sending")]

@@ -31,6 +31,8 @@ def rate_words(state: BatchState) -> str:
     eta = state.eta()
     if eta is not None:
         bits.append(f"ETA {fmt_seconds(eta)}")
+    elif not state.finished and state.pending_held() and state.done + len(state.pending_held()) >= state.total:
+        bits.append("the rest wait for a reviewer")
     elif state.finished:
         bits.append(f"in {fmt_seconds(state.elapsed())}" if state.elapsed() >= 1 else
                     f"in {state.elapsed() * 1000:.0f} ms")
@@ -39,10 +41,12 @@ def rate_words(state: BatchState) -> str:
 
 def spend_words(state: BatchState) -> str:
     spent = state.spent_usd or 0.0
+    # simulated answers carry LiteLLM's price of their mock usage: counted, but never paid
+    verb = "spent (simulated answers, nothing paid)" if state.simulated else "spent"
     if state.budget_usd is not None:
         share = f" ({spent / state.budget_usd:.0%})" if state.budget_usd > 0 else ""
-        return f"spent {fmt_cost(spent)} of a {fmt_cost(state.budget_usd)} budget{share}"
-    return f"spent {fmt_cost(state.spent_usd)}" if state.spent_usd is not None else ""
+        return f"{verb} {fmt_cost(spent)} of a {fmt_cost(state.budget_usd)} budget{share}"
+    return f"{verb} {fmt_cost(state.spent_usd)}" if state.spent_usd is not None else ""
 
 
 def forecast_words(state: BatchState) -> str:

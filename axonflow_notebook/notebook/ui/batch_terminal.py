@@ -20,7 +20,7 @@ SHOWN = 10
 class BatchTerminal:
     def __init__(self, *, total: int, model: str, backend: str, simulated: bool,
                  preview: Callable[[int], str], out: Any = None) -> None:
-        self._state = BatchState(total=total, model=model, preview=preview)
+        self._state = BatchState(total=total, model=model, preview=preview, simulated=simulated)
         self._out = out or sys.stdout
         self._lock = threading.Lock()
         self._last = 0.0
@@ -32,6 +32,9 @@ class BatchTerminal:
     @property
     def state(self) -> BatchState:
         return self._state
+
+    def set_simulated(self, simulated: bool) -> None:
+        self._state.simulated = simulated
 
     def _write(self, text: str) -> None:
         self._out.write(text)

@@ -58,8 +58,9 @@ class BatchWidget(LiveWidget):
 class BatchView:
     def __init__(self, *, total: int, model: str, backend: str, simulated: bool,
                  preview: Callable[[int], str], actions: Optional[BatchActions], where: str = "_governed") -> None:
-        self._state = BatchState(total=total, model=model, preview=preview)
-        self._header = f"AxonFlow batch — {total} rows of {model}{' [simulated]' if simulated else ''} via {backend}"
+        self._state = BatchState(total=total, model=model, preview=preview, simulated=simulated)
+        self._model, self._backend = model, backend
+        self._header = self._header_text(simulated)
         self._actions = actions
         self._where = where
         self._lock = threading.RLock()
@@ -86,6 +87,19 @@ class BatchView:
     @property
     def state(self) -> BatchState:
         return self._state
+
+    def _header_text(self, simulated: bool) -> str:
+        badge = " [simulated]" if simulated else ""
+        return f"AxonFlow batch — {self._state.total} rows of {self._model}{badge} via {self._backend}"
+
+    def set_simulated(self, simulated: bool) -> None:
+        """Whether the answers are simulated, once that is known (after LiteLLM has loaded)."""
+        with self._lock:
+            self._state.simulated = simulated
+            self._header = self._header_text(simulated)
+            widget = self._widget
+        if widget is not None and not self._final:
+            widget.header = clean_text(self._header)
 
     # -- input --------------------------------------------------------------------------------
     def handle(self, event: Any) -> None:
