@@ -61,7 +61,8 @@ def test_cancel_stops_scheduling_and_keeps_what_finished(make_logger, reviewer, 
     held = result[0]
     assert held.request_id and run(reviewer.get_request(held.request_id)).status == "expired"
     # Rows cut off while the model answered were audited as cancelled (their decision completed).
-    cut = [row for row in result if row.status == "cancelled" and row.context_id and row.index > 0]
+    asked = {body["messages"][-1]["content"] for body in llm.requests}
+    cut = [row for row in result if row.status == "cancelled" and prompts[row.index] in asked]
     assert cut
     assert logger.flush(10)
     entries = {e.id: e for e in run(reviewer.search_audit(limit=1000, client_id=CLIENT)).entries}

@@ -1,8 +1,10 @@
 """Flow control for a batch: a bounded number of rows in flight, and requests/tokens per minute.
 
-`Slots` bounds the rows in flight. A held row gives its slot back while a reviewer decides
-(so held rows never stop the others) and takes one again before its LLM call; a row gives
-its slot back as soon as the model has answered (its audit is then one short request).
+`concurrency` bounds the LLM requests in flight. AxonFlow's pre-checks run up to as many rows
+ahead (`admission`), so their round trip hides behind the model's answers instead of adding to
+every row. A row takes an LLM slot just before its call and gives it back as soon as the model
+has answered (its audit is then one short request); a held row holds no slot at all while a
+reviewer decides, so held rows never stop the others.
 
 `Pace` spaces LLM requests to a rate (the generic cell rate algorithm: each request moves a
 theoretical arrival time on by its cost; one second's worth may go at once).
@@ -59,30 +61,36 @@ class Slots:
 class RowPacing:
     """One row's share of the batch's flow control (`core.call.CallPacing`)."""
 
-    __slots__ = ("_slots", "_paces", "_units", "holding")
+    __slots__ = ("_admission", "_llm", "_paces", "admitted", "calling")
 
-    def __init__(self, slots: Slots, paces: "tuple[tuple[Pace, float], ...]") -> None:
-        self._slots = slots
+    def __init__(self, admission: Slots, llm: Slots, paces: "tuple[tuple[Pace, float], ...]") -> None:
+        self._admission = admission
+        self._llm = llm
         self._paces = paces  # (pace, units this row books on it)
-        self.holding = True  # the scheduler took the row's slot before starting it
+        self.admitted = True  # the scheduler admitted the row before starting it
+        self.calling = False  # the row holds an LLM slot
+
+    def _leave_admission(self) -> None:
+        if self.admitted:
+            self.admitted = False
+            self._admission.release()
 
     def release(self) -> None:
-        if self.holding:
-            self.holding = False
-            self._slots.release()
-
-    async def reacquire(self) -> None:
-        if not self.holding:
-            await self._slots.acquire()
-            self.holding = True
+        """The model answered, or the row ended: every slot it holds goes back."""
+        self._leave_admission()
+        if self.calling:
+            self.calling = False
+            self._llm.release()
 
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
-        self.release()
-        yield  # an exception (rejected, expired, cancelled) ends the row: no slot needed
-        await self.reacquire()
+        self._leave_admission()  # approved, the row queues for an LLM slot like any other
+        yield
 
     async def before_llm(self) -> None:
+        await self._llm.acquire()
+        self.calling = True
+        self._leave_admission()
         for pace, units in self._paces:
             await pace.take(units)
 

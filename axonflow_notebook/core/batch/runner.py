@@ -2,8 +2,9 @@
 
 Every row is a governed call exactly like `agovern`'s (the pipeline's `Governor.run`: pre-check,
 approval, LLM, audit, journal), with its own call id. Around the rows, the run only decides
-when each may start: a slot free (flow.py), AxonFlow's `rate_limit` not used up, every
-spending limit agreeing (limits.py). It reports through the typed batch events (events.py),
+when each may start: a slot free (flow.py: `concurrency` LLM requests in flight, pre-checks
+at most as many rows ahead), AxonFlow's `rate_limit` not used up, every spending limit
+agreeing (limits.py). It reports through the typed batch events (events.py),
 sent to the logger's subscribers and the run's own listener with every row's call events.
 
 Cancelling the run (a kernel interrupt, `BatchHandle.cancel()`, Ctrl-C in `map`) stops
@@ -144,21 +145,21 @@ class BatchRun:
 
     async def _schedule(self, plan: BatchForecast, tasks: "set[asyncio.Task[None]]") -> None:
         loop = asyncio.get_running_loop()
-        slots = Slots(self.concurrency)
+        admission, llm_slots = Slots(self.concurrency), Slots(self.concurrency)
         rpm = Pace(self.rpm) if self.rpm else None
         tpm = Pace(self.tpm) if self.tpm else None
         for index in range(len(self.messages)):
             await self._respect_axonflow_pause()
-            await slots.acquire()
+            await admission.acquire()
             next_usd = plan.row_usd(index) or 0.0
             refusal = next((why for why in (limit.refuses(self.ledger, next_usd) for limit in self.limits) if why),
                            None)
             if refusal:
-                slots.release()
+                admission.release()
                 self._stop_for_budget(refusal)
                 return
             paces = tuple(p for p in ((rpm, 1.0), (tpm, float(plan.row_tokens(index)))) if p[0] is not None)
-            pacing = RowPacing(slots, paces)  # type: ignore[arg-type]
+            pacing = RowPacing(admission, llm_slots, paces)  # type: ignore[arg-type]
             self.ledger.start(next_usd)
             self.result.rows[index].status = RUNNING
             self._pre_check_sent()
@@ -180,7 +181,7 @@ class BatchRun:
         def observe(event: Any) -> None:
             nonlocal settled
             row.observe(event)
-            if isinstance(event, CompletionFinished):  # the model answered: free the slot now
+            if isinstance(event, CompletionFinished):  # the model answered: free its slot now
                 pacing.release()
                 self.ledger.settle(forecast_usd, event.cost_usd)
                 settled = True
