@@ -2,7 +2,7 @@
 
 Events come from any thread (the batch runs on the kernel's loop or the core's); they fold into a
 `BatchState` under a lock, and the widget's synced traits are redrawn through the process's one
-coalescer, at most ten times a second whatever the row rate (coalesce.py). One anywidget model
+coalescer, at most ten times a second whatever the row rate (coalesce.py; routine ones about five a second). One anywidget model
 (`static/batch.js`) draws the progress bar and the approval panel: held rows grouped by policy
 with prompt previews, Approve all / Reject all, a decision per row and one comment; clicks
 arrive as messages, like the call card's. `summary(result)` is the static form that replaces it.
@@ -29,6 +29,10 @@ from .rich import Rich
 log = logging.getLogger(__name__)
 COMMENT_MAX = 4000
 REPUBLISH_EVERY_S = 2.0  # the display's static fallback follows the held rows, no faster than this
+# Routine redraws at least this far apart: on the coalescer's 0.1 s ticks that is every other tick,
+# about five a second, so the few that may not wait (the start, a stop, a click, the end) and the
+# display's own updates keep every second well under ten messages.
+ROUTINE_GAP_S = 0.15
 IMMEDIATE = (BatchStarted, BatchPaused, BatchFinished)
 
 
@@ -71,6 +75,8 @@ class BatchView:
         self._errors: list = []
         self._published_held = 0
         self._published_at = 0.0
+        self._sent_at = 0.0
+        self._urgent = False
         self.redraws = 0  # how many times the widget's state was sent (benchmarks read it)
 
     @property
@@ -104,18 +110,25 @@ class BatchView:
     # -- input --------------------------------------------------------------------------------
     def handle(self, event: Any) -> None:
         """Fold one core event in; safe from any thread."""
+        urgent = isinstance(event, IMMEDIATE)
         with self._lock:
             self._state.apply(event)
-        coalescer().request(self, now=isinstance(event, IMMEDIATE))
+            self._urgent = self._urgent or urgent
+        coalescer().request(self, now=urgent)
 
     def starting(self, text: str) -> None:
         with self._lock:
             self._state.phase = text
-        coalescer().request(self, now=True)
+        self._now()
 
     def cancelled(self, why: str) -> None:
         with self._lock:
             self._state.cancelled = why or "cancelled"
+        self._now()
+
+    def _now(self) -> None:
+        with self._lock:
+            self._urgent = True
         coalescer().request(self, now=True)
 
     def flush(self) -> None:
@@ -163,6 +176,10 @@ class BatchView:
             widget = self._widget
             if widget is None or self._final:
                 return
+            if not self._urgent and time.monotonic() - self._sent_at < ROUTINE_GAP_S:
+                coalescer().request(self)  # again once the gap is over
+                return
+            self._urgent, self._sent_at = False, time.monotonic()
             traits = self._traits()
             republish = (self._state.held_version != self._published_held
                          and time.monotonic() - self._published_at >= REPUBLISH_EVERY_S)
@@ -199,14 +216,14 @@ class BatchView:
             self._sending.update(ids)
         if ids:
             actions.decide(action, ids, text, self._failed)
-            coalescer().request(self, now=True)
+            self._now()
         return ids
 
     def _failed(self, request_id: str, message: str) -> None:
         with self._lock:
             self._sending.discard(request_id)
             self._errors.append(f"{request_id}: {message}"[:300])
-        coalescer().request(self, now=True)
+        self._now()
 
 
 __all__ = ["BatchView", "BatchWidget", "BatchActions"]
