@@ -18,6 +18,8 @@ _LAZY = {
     "ApprovalRejected": "axonflow_notebook.core.errors",
     "ApprovalTimeout": "axonflow_notebook.core.errors",
     "GovernedResult": "axonflow_notebook.core.result",
+    "BatchResult": "axonflow_notebook.core.batch",
+    "BatchInterrupted": "axonflow_notebook.core.batch",
     "EmbeddedAgent": "axonflow_notebook.agent",
 }
 
