@@ -9,6 +9,8 @@ from ..core.batch.result import BatchResult
 from .template import RowTemplate, TemplateError
 
 SUFFIXES = ("status", "policies", "audit_id", "cost", "error")
+# An answered row that AxonFlow never checked says so in its error column (its status is `allowed`).
+UNGOVERNED = "ungoverned: AxonFlow did not answer and fail_open let the row run"
 
 
 def output_columns(into: str) -> List[str]:
@@ -48,7 +50,7 @@ def result_columns(result: BatchResult, into: str) -> Dict[str, List[Any]]:
         f"{into}_policies": [list(row.policies) for row in rows],
         f"{into}_audit_id": [row.audit_id for row in rows],
         f"{into}_cost": [float("nan") if row.cost is None else row.cost for row in rows],
-        f"{into}_error": [_error_text(row.error) for row in rows],
+        f"{into}_error": [_error_text(row.error) or (UNGOVERNED if row.ungoverned else None) for row in rows],
     }
 
 

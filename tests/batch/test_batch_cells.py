@@ -105,6 +105,31 @@ def test_reject_all_and_the_saved_form_while_rows_wait(ip):
     assert any("held" in text for text in waiting), waiting[-3:]
 
 
+def test_a_decision_per_row(ip):
+    found: dict = {}
+
+    def click_each() -> None:  # row 1 rejected, row 4 approved: one message each, as the row buttons send
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for widget in _batch_widgets():
+                rows = [r for g in widget.held for r in g["rows"] if r["status"] == "pending"]
+                if len(rows) == 2 and widget.approval.get("actions") == "buttons":
+                    found["ids"] = [r["request_id"] for r in rows]
+                    for action, row in (("reject", rows[0]), ("approve", rows[1])):
+                        widget._handle_custom_msg({"type": "decide", "action": action, "comment": "",
+                                                   "request_ids": [row["request_id"]]}, [])
+                    return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=click_each, name="test-click-each")
+    thread.start()
+    outcome = ip.run_cell("%%governed --over tickets --into label\nClassify: {text}")
+    thread.join(5)
+    assert outcome.success and found.get("ids")
+    statuses = list(ip.user_ns["_governed"]["label_status"])
+    assert statuses[1] == "rejected" and statuses[4] == "approved"
+
+
 def test_widget_redraws_at_most_ten_times_a_second(ip):
     ip.run_cell("many = pd.DataFrame({'text': [f'Summarise ticket {i}.' for i in range(300)]})")
     from axonflow_notebook.notebook.ui import batch_view

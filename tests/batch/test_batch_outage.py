@@ -47,6 +47,11 @@ def test_an_outage_mid_batch_follows_fail_open_row_by_row(batch_agent, make_logg
         if fail_open:  # every later row ran, each one marked ungoverned
             assert all(row.status == "allowed" and row.ungoverned and row.text for row in outage)
             assert llm.count == 30
+            from axonflow_notebook.pandas.frame import result_columns
+
+            errors = result_columns(result, "a")["a_error"]
+            assert all(errors[row.index].startswith("ungoverned") for row in outage)
+            assert all(errors[row.index] is None for row in governed)
         else:  # every later row refused, the model never called for it
             assert all(row.status == "failed" and not row.ungoverned for row in outage)
             assert all("AxonFlow unavailable" in str(row.error) for row in outage)
