@@ -203,3 +203,18 @@ def test_a_budget_stop_says_how_far_the_budget_went(tmp_path, llm):
         text = bundle_text(sent[-1:])
         assert "budget reached: scheduling stopped" in text and f"{30 - ran} rows skipped" in text
         assert "of a $0.000040 budget" in text and "forecast" in text
+
+
+def test_nothing_a_row_brings_is_rendered_as_markup_or_maths(ip):
+    from axonflow_notebook.testing.inert import assert_inert, assert_inert_markdown, assert_no_math_html
+
+    ip.run_cell("hostile = pd.DataFrame({'text': ['<img src=x onerror=alert(1)> Project Nightingale $\\\\alpha$ "
+                "[x](javascript:alert(1)) **bold**', '<script>alert(2)</script> $$x$$ fine']})")
+    with published(ip) as sent:
+        outcome = ip.run_cell("%%governed --over hostile --into a\n{text} `tick` \\\\(y\\\\)")
+    assert outcome.success
+    final = [data for data, _, update in sent if update][-1]
+    assert "Project Nightingale" in final["text/html"]  # the blocked row is listed, escaped
+    assert_inert(final["text/html"])
+    assert_no_math_html(final["text/html"])
+    assert_inert_markdown(final["text/markdown"])

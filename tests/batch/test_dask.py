@@ -14,6 +14,8 @@ import axonflow_notebook.pandas  # noqa: F401  (registers df.governed, and ddf.g
 
 from batch_helpers import CLIENT, run
 
+pytestmark = pytest.mark.slow  # two worker processes importing LiteLLM: about 100 s here
+
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
