@@ -190,21 +190,6 @@ def test_usage_errors_before_anything_is_sent(ip, cell, words):
     assert run(console.search_audit(limit=1)).total == before
 
 
-def test_a_budget_stop_says_how_far_the_budget_went(tmp_path, llm):
-    env = {"AXONFLOW_POLICIES": str(POLICIES), "OPENAI_API_KEY": "sk-test", "OPENAI_API_BASE": llm.url + "/v1"}
-    with governed_shell(tmp_path, env=env, simulate="never") as shell:
-        shell.run_cell("import pandas as pd\nrows = pd.DataFrame({'text': [f'Summarise ticket {i}.' for i in range(30)]})")
-        with published(shell) as sent:
-            outcome = shell.run_cell("%%governed --over rows --budget 0.00004 --max-tokens 16 -m openai/gpt-4o-mini\n{text}")
-        assert outcome.success, outcome.error_in_exec
-        frame = shell.user_ns["_governed"]
-        ran = int((frame["answer_status"] == "allowed").sum())
-        assert 0 < ran < 30 and (frame["answer_status"][ran:] == "skipped_budget").all()
-        text = bundle_text(sent[-1:])
-        assert "budget reached: scheduling stopped" in text and f"{30 - ran} rows skipped" in text
-        assert "of a $0.000040 budget" in text and "forecast" in text
-
-
 def test_nothing_a_row_brings_is_rendered_as_markup_or_maths(ip):
     from axonflow_notebook.testing.inert import assert_inert, assert_inert_markdown, assert_no_math_html
 
@@ -218,3 +203,20 @@ def test_nothing_a_row_brings_is_rendered_as_markup_or_maths(ip):
     assert_inert(final["text/html"])
     assert_no_math_html(final["text/html"])
     assert_inert_markdown(final["text/markdown"])
+
+
+# Last in this file: a shell of its own (IPython's shell is one per process; leaving it unloads
+# the extension the module's `ip` had loaded).
+def test_a_budget_stop_says_how_far_the_budget_went(tmp_path, llm):
+    env = {"AXONFLOW_POLICIES": str(POLICIES), "OPENAI_API_KEY": "sk-test", "OPENAI_API_BASE": llm.url + "/v1"}
+    with governed_shell(tmp_path, env=env, simulate="never") as shell:
+        shell.run_cell("import pandas as pd\nrows = pd.DataFrame({'text': [f'Summarise ticket {i}.' for i in range(30)]})")
+        with published(shell) as sent:
+            outcome = shell.run_cell("%%governed --over rows --budget 0.00004 --max-tokens 16 -m openai/gpt-4o-mini\n{text}")
+        assert outcome.success, outcome.error_in_exec
+        frame = shell.user_ns["_governed"]
+        ran = int((frame["answer_status"] == "allowed").sum())
+        assert 0 < ran < 30 and (frame["answer_status"][ran:] == "skipped_budget").all()
+        text = bundle_text(sent[-1:])
+        assert "budget reached: scheduling stopped" in text and f"{30 - ran} rows skipped" in text
+        assert "of a $0.000040 budget" in text and "forecast" in text

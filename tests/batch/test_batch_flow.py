@@ -20,7 +20,7 @@ def test_rows_in_flight_never_exceed_the_concurrency(make_logger, llm):
 
 
 def test_held_rows_give_their_slot_to_the_others(make_logger, llm):
-    logger = make_logger(approval_max_wait_seconds=3.0)
+    logger = make_logger(approval_max_wait_seconds=8.0)  # headroom on a loaded machine
     llm.delay_seconds = 0.05
     held = prompts(2, "Please prepare the wire transfer for invoice {i}.")
     finished = []
@@ -32,13 +32,12 @@ def test_held_rows_give_their_slot_to_the_others(make_logger, llm):
 
 
 def test_requests_per_minute_space_the_llm_calls(make_logger, llm):
-    started = time.perf_counter()
+    started = time.monotonic()  # the clock of the server's `arrivals`
     result = make_logger().map(prompts(16), concurrency=8, rpm=480, **llm_kwargs(llm))  # 8 a second
-    elapsed = time.perf_counter() - started
     assert result.counts == {"allowed": 16}
-    assert elapsed >= 1.0  # 16 requests at 8/s with one second's burst: at least (16 - 9) / 8 s
-    arrivals = llm.arrivals
-    assert arrivals[-1] - arrivals[0] >= 0.8
+    # 16 requests at 8 a second, one second's worth at once: the last may not leave before
+    # (16 - 1) / 8 - 1 = 0.875 s after the first, whatever else the machine is doing.
+    assert llm.arrivals[-1] - started >= 0.875
 
 
 def test_tokens_per_minute_space_the_llm_calls(make_logger, llm):
