@@ -19,6 +19,8 @@ _LAZY = {
     "ApprovalTimeout": "axonflow_notebook.core.errors",
     "BudgetExceededError": "axonflow_notebook.core.errors",
     "GovernedResult": "axonflow_notebook.core.result",
+    "BatchResult": "axonflow_notebook.core.batch",
+    "BatchInterrupted": "axonflow_notebook.core.batch",
     "EmbeddedAgent": "axonflow_notebook.agent",
     "what_if": "axonflow_notebook.lab.replay",
 }

@@ -112,7 +112,7 @@ class ApprovalGate:
             user_id=user_label(call.user_token),
             original_query=query[:4000],
             request_type=REQUEST_TYPE,
-            request_context={"model": call.model, "context_id": call.context_id},
+            request_context={**(call.request_context or {}), "model": call.model, "context_id": call.context_id},
             triggered_policy_id=first_policy,
             triggered_policy_name=first_policy,
             trigger_reason=block_reason or APPROVAL_SENTINEL,

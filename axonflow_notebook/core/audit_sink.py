@@ -69,6 +69,8 @@ def audit_payload(call: GovernedCall, response: Any, *, latency_ms: float, error
                   provider: Optional[str] = None) -> AuditPayload:
     prompt, completion, total = usage_of(response)
     extra = dict(metadata or {})
+    if call.request_context:  # a batch row's batch id and index (core/batch/runner.py)
+        extra.update(call.request_context)
     if call.simulated:
         extra["simulated"] = True
     return AuditPayload(

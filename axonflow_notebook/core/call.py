@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, AsyncContextManager, Dict, List, Optional, Protocol
 
 from .emitter import Emitter
 from .events import CallFailed
@@ -12,12 +12,23 @@ GOVERNED_KEY = "_axonflow_governed"
 CONTEXT_KEY = "_axonflow_context_id"
 
 
+class CallPacing(Protocol):
+    """How a call shares its caller's flow control (a batch row's slot and rate: core/batch/flow.py)."""
+
+    def held(self) -> AsyncContextManager[None]:
+        """Around the wait for a reviewer: the call gives its slot back meanwhile."""
+
+    async def before_llm(self) -> None:
+        """Just before LiteLLM is called (requests and tokens per minute)."""
+
+
 class GovernedCall:
     __slots__ = ("emit", "stage", "policies", "context_id", "model", "messages", "simulated", "user_token",
-                 "defer_audit")
+                 "defer_audit", "request_context", "pacing")
 
     def __init__(self, emit: Emitter, *, model: str, messages: Any, user_token: str,
-                 defer_audit: bool = False) -> None:
+                 defer_audit: bool = False, request_context: Optional[Dict[str, Any]] = None,
+                 pacing: Optional[CallPacing] = None) -> None:
         self.emit = emit
         self.stage = "pre_check"
         self.policies: List[str] = []
@@ -30,6 +41,10 @@ class GovernedCall:
         # its own (completion/acompletion); False: the call ends with the audit recorded
         # (govern/agovern, whose result carries the audit id).
         self.defer_audit = defer_audit
+        # Extra keys for the HITL request's `request_context` and the audit's metadata (a batch
+        # row's batch id and index, so reviewers and the trail can group a batch's rows).
+        self.request_context = request_context
+        self.pacing = pacing
 
     def report_failure(self, exc: BaseException) -> None:
         emit = self.emit
@@ -38,4 +53,4 @@ class GovernedCall:
                             message=str(exc)[:500], policies=tuple(self.policies), model=self.model))
 
 
-__all__ = ["GovernedCall", "GOVERNED_KEY", "CONTEXT_KEY"]
+__all__ = ["GovernedCall", "CallPacing", "GOVERNED_KEY", "CONTEXT_KEY"]

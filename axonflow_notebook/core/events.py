@@ -20,6 +20,15 @@ class _Event:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """AxonFlow's `rate_limit` in a pre-check answer: requests left until `reset_at` (epoch s)."""
+
+    limit: int
+    remaining: int
+    reset_at: float
+
+
+@dataclass(frozen=True)
 class DecisionMade(_Event):
     """The pre-check answered."""
 
@@ -31,6 +40,7 @@ class DecisionMade(_Event):
     requires_redaction: bool = False
     backend: str = ""  # the AxonFlow endpoint URL (no credentials)
     expires_at: Optional[str] = None  # when AxonFlow stops accepting the audit for this context
+    rate_limit: Optional[RateLimit] = None  # present when AxonFlow's answer carried one
     # The text the pre-check judged (its spans index into it): for the journal and explanations.
     query: str = field(default="", repr=False, compare=False)
 
@@ -148,6 +158,67 @@ class CallFailed(_Event):
     model: str = ""
 
 
+# -- batches (core/batch/): one family, so a notebook, a terminal and a script draw from one source.
+# A batch's own events carry the batch id as `call_id`; `RowStarted` maps a row's call id (which
+# every event of that row's governed call carries) to its batch and index.
+
+
+@dataclass(frozen=True)
+class BatchStarted(_Event):
+    """A batch is about to schedule its first row (the forecast is known, nothing was sent)."""
+
+    total: int
+    model: str
+    concurrency: int
+    forecast_usd: Optional[float] = None  # None: LiteLLM has no price for the model
+    forecast_basis: str = ""  # how completion tokens were forecast ("max_tokens=64", "estimate …")
+    budget_usd: Optional[float] = None
+    rpm: Optional[float] = None
+    tpm: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class RowStarted(_Event):
+    """Row `index` of batch `batch_id` is governed as call `call_id`."""
+
+    batch_id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class RowFinished(_Event):
+    """Row `index` ended (`call_id` is the row's call id; empty for a row never started)."""
+
+    batch_id: str
+    index: int
+    status: str  # one of core/batch/rows.py STATUSES
+    policies: Tuple[str, ...] = ()
+    cost_usd: Optional[float] = None
+    audit_id: Optional[str] = None
+    request_id: Optional[str] = None
+    ungoverned: bool = False  # ran without AxonFlow's answer (fail-open)
+    preview: str = ""  # the answer's first characters, or the error's
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchPaused(_Event):
+    """Scheduling waits (`until` epoch s) or has stopped (`until` None): why, in words."""
+
+    reason: Literal["rate_limit", "axonflow_rate_limit", "budget", "cancelled"]
+    detail: str
+    until: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class BatchFinished(_Event):
+    total: int
+    counts: Tuple[Tuple[str, int], ...]  # (status, rows) in STATUSES order, zeros left out
+    spent_usd: Optional[float]
+    elapsed_s: float
+    stopped: Optional[str] = None  # "budget", "cancelled", or None when every row ran
+
+
 GovernanceEvent = Union[
     DecisionMade,
     BudgetChecked,
@@ -160,6 +231,11 @@ GovernanceEvent = Union[
     AuditRecorded,
     GovernanceSkipped,
     CallFailed,
+    BatchStarted,
+    RowStarted,
+    RowFinished,
+    BatchPaused,
+    BatchFinished,
 ]
 
 EventListener = Callable[[GovernanceEvent], None]
@@ -176,6 +252,12 @@ __all__ = [
     "AuditRecorded",
     "GovernanceSkipped",
     "CallFailed",
+    "RateLimit",
+    "BatchStarted",
+    "RowStarted",
+    "RowFinished",
+    "BatchPaused",
+    "BatchFinished",
     "GovernanceEvent",
     "EventListener",
 ]

@@ -171,6 +171,39 @@ class AxonFlowLogger(_CustomLoggerStandIn):
         """Sync `agovern` (runs on the runtime's loop)."""
         return get_runtime().run(self.agovern(user_token=user_token, on_event=on_event, **kwargs))
 
+    # ----- batches (core/batch/) -----------------------------------------
+
+    def batch(self, items: Any, *, model: str, concurrency: int = 8, **options: Any) -> Any:
+        """A `BatchRun` of `items` (prompts or messages lists), not started: `await run.run()`.
+
+        Options: `user_token`, `on_event`, `rpm`, `tpm`, `budget_usd`, `limits`,
+        `completion_tokens_estimate`; every other keyword goes to LiteLLM for each row.
+        """
+        from .batch.runner import BatchRun
+
+        return BatchRun(self, items, model=model, concurrency=concurrency, **options)
+
+    async def amap(self, items: Any, *, model: str, concurrency: int = 8, **options: Any) -> Any:
+        """Govern every item as one call each, `concurrency` at a time; a `BatchResult` in input order."""
+        return await self.batch(items, model=model, concurrency=concurrency, **options).run()
+
+    def map(self, items: Any, *, model: str, concurrency: int = 8, **options: Any) -> Any:
+        """Sync `amap`. Ctrl-C raises `BatchInterrupted` (a KeyboardInterrupt) holding the partial result."""
+        from .batch.errors import BatchInterrupted
+
+        run = self.batch(items, model=model, concurrency=concurrency, **options)
+        try:
+            return get_runtime().run_in_caller(run.run())
+        except KeyboardInterrupt:
+            run.finished.wait(5)
+            raise BatchInterrupted(run.result) from None
+
+    def start_map(self, items: Any, *, model: str, concurrency: int = 8, **options: Any) -> Any:
+        """`amap` on the core's background loop; returns a cancellable `BatchHandle` at once."""
+        from .batch.handle import BatchHandle
+
+        return BatchHandle(self.batch(items, model=model, concurrency=concurrency, **options)).start()
+
     # ----- lifecycle -----------------------------------------------------
 
     @property

@@ -18,6 +18,7 @@ from the guard's verdicts. LiteLLM and the SDK are imported off the caller's loo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -27,13 +28,13 @@ from .audit import AuditOutcome, AuditSink
 from .audit_sink import AuditStep, AxonFlowAuditSink, audit_payload
 from .breaker import CircuitBreaker
 from .budget_precheck import PreCheckCapture, budget_refusal, refuse_over_budget, report_budget
-from .call import CONTEXT_KEY, GOVERNED_KEY, GovernedCall
+from .call import CONTEXT_KEY, GOVERNED_KEY, CallPacing, GovernedCall
 from .call_origin import PreCheckContexts
 from .clients import ClientPool, ensure_sdk
 from .config import AxonFlowLoggerConfig
 from .emitter import Emitter
 from .errors import PolicyDeniedError
-from .events import CompletionFinished, DecisionMade, GovernanceSkipped, RedactionApplied
+from .events import CompletionFinished, DecisionMade, GovernanceSkipped, RateLimit, RedactionApplied
 from .guard import GovernanceUnavailable, PlatformRejected, guarded
 from .llm import ensure_litellm, litellm_module, start_litellm_import
 from .pending import PendingDeliveries
@@ -45,6 +46,8 @@ from .streaming import GovernedStream
 from .user_label import user_label  # noqa: F401  (kept importable here for tests/hostile)
 
 _log = logging.getLogger("axonflow_notebook.core")
+
+CANCELLED_IN_LLM = "cancelled while the model was answering"
 
 
 class Governor:
@@ -66,16 +69,21 @@ class Governor:
         self.audit_step.sink = sink
 
     def _new_call(self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, *,
-                  defer_audit: bool) -> GovernedCall:
+                  defer_audit: bool, request_context: Optional[Dict[str, Any]] = None,
+                  pacing: Optional[CallPacing] = None) -> GovernedCall:
         return GovernedCall(emit, model=str(kwargs.get("model", "unknown")), messages=kwargs.get("messages") or [],
-                            user_token=user_token or self.config.default_user_token, defer_audit=defer_audit)
+                            user_token=user_token or self.config.default_user_token, defer_audit=defer_audit,
+                            request_context=request_context, pacing=pacing)
 
     # ----- the async API ----------------------------------------------------
 
     async def run(self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, *,
-                  defer_audit: bool = False) -> Any:
+                  defer_audit: bool = False, request_context: Optional[Dict[str, Any]] = None,
+                  pacing: Optional[CallPacing] = None) -> Any:
+        """`request_context` and `pacing`: a batch row's tags and flow control (core/batch/)."""
         start_litellm_import()  # alongside the pre-check; awaited before the LLM call
-        call = self._new_call(kwargs, user_token, emit, defer_audit=defer_audit)
+        call = self._new_call(kwargs, user_token, emit, defer_audit=defer_audit,
+                              request_context=request_context, pacing=pacing)
         try:
             await self._admit(call, kwargs)
             call.stage = "llm"
@@ -187,6 +195,7 @@ class Governor:
                 backend=config.endpoint,
                 expires_at=getattr(verdict, "expires_at", None),
                 query=query,
+                rate_limit=_rate_limit(verdict),
             ))
             if capture is not None:
                 report_budget(emit, capture, verdict)
@@ -205,7 +214,11 @@ class Governor:
             if not self.config.enable_hitl_polling:
                 raise PolicyDeniedError(APPROVAL_SENTINEL, call.policies)
             call.stage = "approval"
-            await self.approvals.hold(call, query, block_reason)
+            if call.pacing is None:
+                await self.approvals.hold(call, query, block_reason)
+            else:
+                async with call.pacing.held():
+                    await self.approvals.hold(call, query, block_reason)
         if getattr(verdict, "requires_redaction", False):
             self._apply_redaction(call, kwargs, verdict)
 
@@ -239,9 +252,16 @@ class Governor:
 
     async def _call_llm(self, call: GovernedCall, kwargs: Dict[str, Any]) -> Any:
         litellm = await ensure_litellm()
+        if call.pacing is not None:
+            await call.pacing.before_llm()
         started = self._mark_governed(call, kwargs)
         try:
             response = await litellm.acompletion(**kwargs)
+        except asyncio.CancelledError:
+            # The model may have been reached: AxonFlow hears that the call was given up, in a
+            # tracked delivery the cancellation cannot stop (pending.py).
+            self.deliveries.spawn(lambda: self.audit(call, None, started, error=CANCELLED_IN_LLM))
+            raise
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             await self._audit_step(call, lambda: self.audit(call, None, started, error=error))
@@ -280,6 +300,17 @@ class Governor:
             latency_ms = (time.perf_counter() - started) * 1000.0
         payload = audit_payload(call, response, latency_ms=latency_ms, error=error, cost=cost)
         return await self.audit_step.deliver(payload, call.emit)
+
+
+def _rate_limit(verdict: Any) -> Optional[RateLimit]:
+    """AxonFlow's `rate_limit` of a pre-check answer (the SDK's `rate_limit_info`), if any."""
+    info = getattr(verdict, "rate_limit_info", None)
+    if info is None:
+        return None
+    try:
+        return RateLimit(int(info.limit), int(info.remaining), info.reset_at.timestamp())
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 __all__ = ["Governor", "GOVERNED_KEY", "CONTEXT_KEY"]

@@ -15,6 +15,7 @@ _STATE_KEY = "_axonflow_notebook_state"
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    from .frames import install as install_frames
     from .lab_commands import register_formatters
     from .magics import GovernedMagics
     from .transformers import AwaitGovernedCells, EndCellAtBlankLine, is_terminal, keep_question_marks
@@ -29,15 +30,17 @@ def load_ipython_extension(ipython: Any) -> None:
     if blank_line is not None:
         blank_line.install()
     register_formatters(ipython)  # how the policy lab's records display (by name: nothing imported)
-    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line))
+    uninstall_frames = install_frames(magics)  # df.governed, once pandas is imported
+    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line, uninstall_frames))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     state = getattr(ipython, _STATE_KEY, None)
     if state is None:
         return
-    magics, transformer, cleanup, blank_line = state
+    magics, transformer, cleanup, blank_line, uninstall_frames = state
     delattr(ipython, _STATE_KEY)
+    uninstall_frames()
     while transformer in ipython.input_transformers_post:
         ipython.input_transformers_post.remove(transformer)
     cleanups = ipython.input_transformer_manager.cleanup_transforms

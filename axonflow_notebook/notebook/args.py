@@ -11,7 +11,7 @@ import keyword
 import math
 import shlex
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -58,6 +58,15 @@ def governed_arguments(func: Callable) -> Callable:
             action="store_true",
             help="Line form: send the prompt as written ({name} and $name are not expanded).",
         ),
+        argument("--over", metavar="DF", help="Batch: the cell is a template, each row of DataFrame DF "
+                 "one governed call ({column} fields); binds a new frame with the answers."),
+        argument("--into", metavar="COL", help="Batch: the answer column (default: answer), with "
+                 "COL_status, COL_policies, COL_audit_id, COL_cost, COL_error."),
+        argument("--concurrency", type=int, metavar="N", help="Batch: rows in flight at once (default 8)."),
+        argument("--rpm", type=float, metavar="N", help="Batch: at most N LLM requests a minute."),
+        argument("--tpm", type=float, metavar="N", help="Batch: at most N tokens a minute (forecast)."),
+        argument("--budget", type=float, metavar="USD", help="Batch: stop scheduling before the spend "
+                 "(LiteLLM's cost) plus the forecast of the rows in flight would pass USD."),
         argument("prompt", nargs="*", help="One-line form: %%governed PROMPT ({name} and $name "
                  "expand plain variable names; {{ }} and $$ are literal braces and dollars)."),
     ]
@@ -82,6 +91,12 @@ class CallOptions:
     code: bool
     raw: bool  # line form: no name expansion
     prompt: str  # text given on the magic line (one-line form)
+    over: Optional[str] = None  # batch: the DataFrame's name (calls/batch.py)
+    into: str = "answer"
+    concurrency: int = 8
+    rpm: Optional[float] = None
+    tpm: Optional[float] = None
+    budget: Optional[float] = None
 
 
 def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
@@ -100,6 +115,7 @@ def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
         raise UsageError("--max-tokens must be a positive integer")
     if ns.code and (ns.stream or ns.background):
         raise UsageError("--code cannot be combined with --stream or --background")
+    _check_batch_options(ns)
     return CallOptions(
         model=ns.model,
         out=ns.out,
@@ -115,7 +131,38 @@ def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
         code=ns.code,
         raw=ns.raw,
         prompt=" ".join(ns.prompt),
+        over=ns.over,
+        into=ns.into or "answer",
+        concurrency=8 if ns.concurrency is None else ns.concurrency,
+        rpm=ns.rpm,
+        tpm=ns.tpm,
+        budget=ns.budget,
     )
+
+
+def _check_batch_options(ns: Any) -> None:
+    """The batch options (`--over` and what only a batch takes), checked before anything runs."""
+    batch_only = [flag for flag, value in (("--into", ns.into), ("--concurrency", ns.concurrency),
+                                           ("--rpm", ns.rpm), ("--tpm", ns.tpm), ("--budget", ns.budget))
+                  if value is not None]
+    if ns.over is None:
+        if batch_only:
+            verb = "applies" if len(batch_only) == 1 else "apply"
+            raise UsageError(f"{', '.join(batch_only)} {verb} only to a batch: %%governed --over DF")
+        return
+    if not ns.over.isidentifier() or keyword.iskeyword(ns.over):
+        raise UsageError(f"--over needs the name of a DataFrame, got {ns.over!r}")
+    if ns.code or ns.stream:
+        raise UsageError("--over cannot be combined with --code or --stream")
+    if ns.into is not None and (not ns.into.strip() or keyword.iskeyword(ns.into)):
+        raise UsageError(f"--into needs a column name, got {ns.into!r}")
+    if ns.concurrency is not None and ns.concurrency < 1:
+        raise UsageError("--concurrency must be a positive integer")
+    for flag, value in (("--rpm", ns.rpm), ("--tpm", ns.tpm)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} must be a finite number > 0, got {value!r}")
+    if ns.budget is not None and not (math.isfinite(ns.budget) and ns.budget >= 0):
+        raise UsageError(f"--budget must be a finite number of US dollars >= 0, got {ns.budget!r}")
 
 
 def parse_filters(filters: list[str]) -> dict[str, str]:

@@ -96,6 +96,9 @@ class GovernedMagics(Magics, GovernedSettings):
         from .calls.origin import adopt_notebook_origin
 
         adopt_notebook_origin(self.shell)  # per-notebook budgets: the core names the notebook's calls by it
+        if opts.over is not None and (cell is None or not cell.strip()):
+            raise UsageError("--over needs the template in the cell body: %%governed --over DF, then "
+                             "the prompt with {column} fields")
         if opts.code:
             if opts.prompt:
                 raise UsageError(f"unexpected text after --code: {opts.prompt!r}")
@@ -124,6 +127,8 @@ class GovernedMagics(Magics, GovernedSettings):
             request=RequestOptions(opts.system, opts.temperature, opts.max_tokens, opts.stream),
             no_raise=opts.no_raise,
         )
+        if opts.over is not None:
+            return opts, self._batch(ctx, opts, cell or "", local_ns)
         if opts.code:
             from .calls.code_cell import CodeCell
 
@@ -131,6 +136,16 @@ class GovernedMagics(Magics, GovernedSettings):
         from .calls.prompt import PromptCall
 
         return opts, PromptCall(ctx, prompt or "")
+
+    def _batch(self, ctx: Any, opts: CallOptions, template: str, local_ns: Optional[dict]) -> Any:
+        """`%%governed --over DF`: the cell is a template over DF's rows (calls/batch.py)."""
+        from collections import ChainMap
+
+        from .calls.batch import BatchCall, BatchOptions, frame_from
+
+        frame = frame_from(ChainMap(local_ns or {}, self.shell.user_ns), opts.over or "")
+        return BatchCall(ctx, template, BatchOptions(frame, opts.over or "", opts.into, opts.concurrency,
+                                                     opts.rpm, opts.tpm, opts.budget))
 
     def _line_prompt(self, opts: CallOptions, local_ns: Optional[dict]) -> str:
         if opts.raw:

@@ -32,7 +32,12 @@ class OpenAITestServer:
         self.reply = reply
         self.fail_status: Optional[int] = None  # e.g. 500 to make every call fail
         self.delay_seconds = 0.0
+        self.fail_next = 0  # the next N requests fail with `fail_next_status` (then it recovers)
+        self.fail_next_status = 429
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once since reset()
         self.requests: List[Dict[str, Any]] = []
+        self.arrivals: List[float] = []  # time.monotonic() of each request, in order
         self._lock = threading.Lock()
         self._port = port
         self._server: Optional[uvicorn.Server] = None
@@ -46,8 +51,12 @@ class OpenAITestServer:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.arrivals.clear()
         self.fail_status = None
         self.delay_seconds = 0.0
+        self.fail_next = 0
+        self.fail_next_status = 429
+        self.max_in_flight = self.in_flight
 
     def last_user_message(self) -> Optional[str]:
         if not self.requests:
@@ -63,8 +72,27 @@ class OpenAITestServer:
         body = await request.json()
         with self._lock:
             self.requests.append(body)
+            self.arrivals.append(time.monotonic())
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            failing = self.fail_next > 0
+            if failing:
+                self.fail_next -= 1
+        try:
+            return await self._answer(body, failing)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, body: Dict[str, Any], failing: bool) -> Any:
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if failing:
+            return JSONResponse(
+                {"error": {"message": "loopback server: try again", "type": "rate_limit_error",
+                           "code": self.fail_next_status}},
+                status_code=self.fail_next_status,
+            )
         if self.fail_status:
             return JSONResponse(
                 {"error": {"message": "loopback server failure", "type": "server_error", "code": self.fail_status}},

@@ -9,9 +9,10 @@ tables), `tables` (Markdown and text tables), `rich` (static bundles), `state` (
 events), `call_cards/` (decision, approval, response, audit cards), `summary` (static summaries),
 `coalesce` (the one redraw limiter), `live_widget` + `static/*.js` (the anywidget models),
 `call_view`, `code_view`, `queue` (live views), `status`, `policies`, `audit_trail`, `journal`
-(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles); the
-policy lab: `highlight` (matched spans in a prompt), `lab_parts`, `prompt_test`, `explanation`,
-`policy_cell`, `what_if` (+ `static/what_if.js`).
+(tables for `%axonflow`), `terminal` (plain lines), `handle_view` (background handles);
+`batch_state` + `batch_view` + `static/batch.js` + `batch_summary` + `batch_terminal` (batches);
+`budgets` (spend); the policy lab: `highlight` (matched spans in a prompt), `lab_parts`,
+`prompt_test`, `explanation`, `policy_cell`, `what_if` (+ `static/what_if.js`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ _EXPORTS = {
     "explanation_view": "explanation",
     "what_if_bundle": "what_if",
     "what_if_static": "what_if",
+    # batches
+    "BatchView": "batch_view",
+    "BatchTerminal": "batch_terminal",
+    "batch_summary": "batch_summary",
 }
 
 __all__ = sorted(_EXPORTS)

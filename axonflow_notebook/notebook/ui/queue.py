@@ -43,11 +43,40 @@ def _timing(r: ApprovalRequestRecord, now: float) -> tuple[Optional[float], Opti
     return (now - created if created else None), (expires - now if expires else None)
 
 
+def batch_of(r: ApprovalRequestRecord) -> tuple[str, str]:
+    """(batch id, "batch 1a2b3c4d · row 3 of 200") for a batch row's request, else ("", "")."""
+    context = r.context if isinstance(r.context, dict) else {}
+    batch_id = context.get("batch_id")
+    if not isinstance(batch_id, str) or not batch_id:
+        return "", ""
+    return batch_id, f"batch {batch_id[:8]} · row {context.get('batch_index', '?')} of {context.get('batch_size', '?')}"
+
+
+def grouped(records: Sequence[ApprovalRequestRecord]) -> list[ApprovalRequestRecord]:
+    """The requests with each batch's rows together (where its first row was), by row index."""
+    by_batch: dict[str, list] = {}
+    for r in records:
+        batch_id, _ = batch_of(r)
+        if batch_id:
+            by_batch.setdefault(batch_id, []).append(r)
+    out, placed = [], set()
+    for r in records:
+        batch_id, _ = batch_of(r)
+        if not batch_id:
+            out.append(r)
+        elif batch_id not in placed:
+            placed.add(batch_id)
+            out.extend(sorted(by_batch[batch_id], key=lambda x: str(x.context.get("batch_index", "")).zfill(9)))
+    return out
+
+
 def row_state(r: ApprovalRequestRecord, now: float) -> dict:
     """One request as the browser draws it (plain values; the browser sets them as text)."""
     age, left = _timing(r, now)
     severity = (r.severity or "").lower()
+    group, label = batch_of(r)
     return {"request_id": r.request_id, "id_label": clean_text(r.request_id),
+            "group": group, "group_label": clean_text(label),
             "query": short(r.original_query, 160) or "—",
             "policy": clean_text(r.policy_name or r.policy_id or "—"),
             "severity": clean_text(r.severity or "—"),
@@ -66,7 +95,9 @@ def _short_time(value: object) -> str:
 
 def _row_cells(r: ApprovalRequestRecord, now: float) -> list[str]:
     age, left = _timing(r, now)
-    return [short(r.original_query, 100) or "—", r.policy_name or r.policy_id or "—",
+    _, label = batch_of(r)
+    query = short(r.original_query, 100) or "—"
+    return [f"[{label}] {query}" if label else query, r.policy_name or r.policy_id or "—",
             r.severity or "—", fmt_seconds(age) if age is not None else "—",
             ("expired" if left <= 0 else fmt_seconds(left)) if left is not None else "—",
             r.request_id]
@@ -76,7 +107,7 @@ def queue_fallback(records: Sequence[ApprovalRequestRecord], title: str, *,
                    now: Optional[float] = None) -> Rich:
     """The queue as a static table (saved notebooks, nbconvert, GitHub)."""
     now = time.time() if now is None else now
-    rows = [_row_cells(r, now) for r in records]
+    rows = [_row_cells(r, now) for r in grouped(records)]
     html_rows = [[esc(c[0]), esc(c[1]), badge(c[2], SEVERITY_TONES.get(c[2].lower(), "mute")),
                   esc(c[3]), esc(c[4]), mono(short(c[5], 14))] for c in rows]
     table = data_table(HEADERS, html_rows, widths=WIDTHS) if rows else \
@@ -164,7 +195,7 @@ class ReviewerQueue:
     def render(self, records: Sequence[ApprovalRequestRecord], total: Optional[int] = None) -> None:
         now = time.time()
         with self._lock:
-            self.rows = [r for r in records if r.request_id]
+            self.rows = grouped([r for r in records if r.request_id])  # a batch's held rows together
             self.total = total if total is not None else len(self.rows)
             ids = tuple(r.request_id for r in self.rows)
             changed, self._shown_ids = ids != self._shown_ids, ids
@@ -247,4 +278,4 @@ class ReviewerQueue:
         self.widget.status = {"text": clean_text(text), "tone": tone}
 
 
-__all__ = ["ReviewerQueue", "queue_fallback", "row_state"]
+__all__ = ["ReviewerQueue", "queue_fallback", "row_state", "grouped", "batch_of"]

@@ -114,17 +114,20 @@ def queue_text(records: Sequence[ApprovalRequestRecord], *, now: Optional[float]
     """The pending requests as a text table (decide with `%axonflow approve|reject ID`)."""
     if not records:
         return "AxonFlow: no pending approval requests."
+    from .queue import batch_of, grouped
+
     now = time.time() if now is None else now
     rows = []
-    for r in records:
+    for r in grouped(records):  # a batch's held rows together, each saying which row it is
         created, expires = parse_time(r.created_at), parse_time(r.expires_at)
+        _, label = batch_of(r)
         rows.append([
             r.request_id,
             r.policy_id or r.policy_name or "—",
             r.severity or "—",
             fmt_seconds(now - created) if created else "—",
             fmt_seconds(expires - now) if expires else "—",
-            short(r.original_query, 60),
+            short(f"[{label}] {r.original_query}" if label else r.original_query, 60),
         ])
     noun = "request" if len(records) == 1 else "requests"
     return (f"AxonFlow: {len(records)} pending approval {noun}:\n"

@@ -95,12 +95,37 @@ function renderQueue(model, el0, state) {
         : (r.expires_in_s - gone <= 0 ? "expired" : fmtSeconds(r.expires_in_s - gone));
     }
   };
+  // A batch's held rows come together under one row that selects them all (the same bulk
+  // Approve / Reject then decides each request on its own).
+  const groupRow = (groupId, rows) => {
+    const members = rows.filter((x) => x.group === groupId).map((x) => x.request_id);
+    const tr = el("tr", "background:var(--jp-layout-color2,rgba(127,127,127,.08))");
+    tr.classList.add("axonflow-queue-group");
+    const box = el("input");
+    box.type = "checkbox";
+    box.checked = members.length > 0 && members.every((id) => sel.has(id));
+    box.disabled = !state.live;
+    box.addEventListener("change", () => {
+      for (const id of members) if (box.checked) sel.add(id); else sel.delete(id);
+      draw();
+    });
+    const first = el("td", "padding:3px 6px;vertical-align:top");
+    first.append(box);
+    const label = el("td", "padding:3px 6px;font-weight:600",
+      `Batch ${groupId.slice(0, 8)} — ${members.length} held row${members.length === 1 ? "" : "s"}`);
+    label.colSpan = 6;
+    tr.append(first, label);
+    return tr;
+  };
   const draw = () => {
     const rows = rowsNow();
     title.textContent = model.get("title") || "AxonFlow approval queue";
     if (!state.live) title.append(badge("snapshot", "mute"));
     body.textContent = "";
+    let group = "";
     for (const r of rows) {
+      if (r.group && r.group !== group) body.append(groupRow(r.group, rows));
+      group = r.group || "";
       const tr = el("tr");
       tr.dataset.id = r.request_id;
       tr.classList.add("axonflow-queue-row");
@@ -116,7 +141,8 @@ function renderQueue(model, el0, state) {
       first.append(box);
       const sev = cell("");
       sev.append(badge(r.severity || "—", r.severity_tone || "mute"));
-      tr.append(first, cell(r.query), cell(r.policy), sev, cell(""), cell(""),
+      tr.append(first, cell(r.group_label ? `${r.group_label}: ${r.query}` : r.query), cell(r.policy), sev,
+        cell(""), cell(""),
         cell(r.id_label, "font-family:var(--jp-code-font-family,monospace);font-size:0.9em"));
       body.append(tr);
     }
