@@ -40,7 +40,6 @@ from .query import extract_query, redact_messages
 from .runtime import get_runtime
 from .sdk_protocol import AxonFlowClient
 from .streaming import GovernedStream
-from .user_label import user_label  # noqa: F401  (kept importable here for tests/hostile)
 
 _log = logging.getLogger("axonflow_notebook.core")
 

@@ -174,7 +174,8 @@ def queue(magics: Any, args: Any) -> Any:
     if is_terminal(magics.shell):
         from .ui import queue_text
 
-        print(queue_text(_records(resolve(backend.approval_console().list_queue()))))
+        records, _ = resolve(backend.approval_console().list_queue())
+        print(queue_text(records))
         return None
     from .ui import ReviewerQueue
 
@@ -184,14 +185,6 @@ def queue(magics: Any, args: Any) -> Any:
                                can_decide=decider.can_decide, disabled_reason=decider.reason)
     display(queue_view.widget)
     return None
-
-
-def _records(value: Any) -> Any:
-    """The requests of a `list_queue` answer: `(records, total)`, or an SDK page before the
-    core returns records."""
-    if isinstance(value, tuple) and len(value) == 2:
-        return value[0]
-    return getattr(value, "items", value)
 
 
 def _decide(action: str) -> Callable[[Any, Any], Any]:

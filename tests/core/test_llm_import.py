@@ -140,3 +140,24 @@ async def test_a_failed_background_import_reaches_every_waiter():
     with pytest.raises(ModuleNotFoundError):
         missing.wait_blocking()
     assert not missing.ready()
+
+
+async def test_a_cancelled_waiter_leaves_the_import_to_the_others(tmp_path, monkeypatch):
+    """An interrupted first cell (its `await ensure_litellm()` cancelled) must not cancel the
+    import the next cell waits for: before, that cell failed with a bare CancelledError."""
+    import asyncio
+    import sys
+
+    from axonflow_notebook.core.background_import import BackgroundImport
+
+    (tmp_path / "axonflow_slow_module.py").write_text("import time\ntime.sleep(0.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "axonflow_slow_module", raising=False)
+    slow = BackgroundImport("axonflow_slow_module", thread_name="test-import")
+    first = asyncio.ensure_future(slow.wait())
+    await asyncio.sleep(0.05)
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    await asyncio.wait_for(slow.wait(), 10)  # a later waiter gets the module
+    slow.wait_blocking()
+    assert slow.ready()

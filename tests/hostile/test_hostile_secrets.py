@@ -135,7 +135,7 @@ def _local_agent_secret(data_dir: Path):
 
 def test_hitl_rows_name_the_user_without_the_token():
     """The approval request a reviewer reads carries a label for the user, not the credential."""
-    from axonflow_notebook.core.pipeline import user_label
+    from axonflow_notebook.core.user_label import user_label
 
     def jwt(claims: dict) -> str:
         import json

@@ -60,8 +60,9 @@ def decider_for(*, dev_mode: bool, requester: Optional[str], reviewer: Reviewer)
     """Development mode: the notebook user self-approves. Otherwise only a configured reviewer,
     and, for this notebook's own requests (`requester` given), not the requester itself."""
     if dev_mode:
-        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})",
-                       reviewer.email or "notebook-user@localhost")
+        # No e-mail: AxonFlow's record, the card and the terminal then name the decider by this
+        # id, which says it was a self-approval (the core shows a reviewer's e-mail first).
+        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})", "")
     if not reviewer.id:
         return Decider(
             False, "", reason=f"{WHERE_TO_APPROVE}: only a configured reviewer may approve here "
@@ -94,12 +95,12 @@ def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Op
 
 
 def send_decision(console: Any, decider: Decider, action: str, request_id: str, comment: str) -> None:
-    """Approve or reject `request_id` through `console` as `decider` (blocking)."""
-    text = comment.strip()
-    if decider.label == DEV_LABEL:
-        text = f"{text} ({DEV_LABEL})" if text else DEV_LABEL
+    """Approve or reject `request_id` through `console` as `decider` (blocking).
+
+    The comment is stored exactly as the reviewer typed it; a self-approval says so through the
+    reviewer identity (`decider_for`), which the card and the request record both show."""
     resolve(getattr(console, action)(request_id, reviewer_id=decider.reviewer_id,
-                                     reviewer_email=decider.reviewer_email, comment=text))
+                                     reviewer_email=decider.reviewer_email, comment=comment))
 
 
 class NotebookApprovals:
