@@ -35,7 +35,7 @@ def _agent_secret(lab_server, url: str, monkeypatch) -> str:
     from axonflow_notebook.agent import find_local_agent
 
     for key, value in lab_server.env.items():
-        if key.startswith("XDG_") or key.startswith("JUPYTER_"):
+        if key.startswith(("XDG_", "JUPYTER_", "AXONFLOW_RUNTIME_DIR")):
             monkeypatch.setenv(key, value)
     data_dir = Path(lab_server.env["XDG_DATA_HOME"]) / "axonflow-notebook"
     local = find_local_agent(data_dir)

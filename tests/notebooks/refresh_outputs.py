@@ -4,9 +4,10 @@
 
 Runs each notebook with nbclient in the environment CI uses (no LLM keys, no AxonFlow endpoint,
 a fresh data directory, no telemetry), then keeps only what reads well without a kernel: the
-static summaries the extension leaves behind. A live widget that has no static replacement (the
-reviewer queue) is dropped rather than saved as a widget reference, widget state is not stored,
-and per-cell execution timings are removed to keep diffs small.
+static summaries the extension leaves behind. An output that is still a live widget (the reviewer
+queue) keeps the static fallback it carries in the same bundle and loses its widget reference,
+widget state is not stored, and per-cell execution timings are removed to keep diffs small. The
+local agent the notebooks started is stopped at the end.
 """
 
 from __future__ import annotations
@@ -25,20 +26,25 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
 
 
-def clean_environment() -> None:
+def clean_environment() -> Path:
+    """The environment CI runs the notebooks in; returns the temporary root it lives in."""
+    root = Path(tempfile.mkdtemp(prefix="axonflow-notebooks-"))
     for key in [k for k in os.environ if k.startswith(SCRUBBED)]:
         del os.environ[key]
     os.environ.update(
         AXONFLOW_TELEMETRY="off",
         LITELLM_LOCAL_MODEL_COST_MAP="True",
-        XDG_DATA_HOME=tempfile.mkdtemp(prefix="axonflow-notebooks-data-"),
-        IPYTHONDIR=tempfile.mkdtemp(prefix="axonflow-notebooks-ipython-"),
+        XDG_DATA_HOME=str(root / "data"),
+        AXONFLOW_RUNTIME_DIR=str(root / "agent-runtime"),
+        IPYTHONDIR=str(root / "ipython"),
     )
+    return root
 
 
 def static_outputs(nb) -> int:
-    """Strip live widget views and timings; return how many widget views were dropped."""
-    dropped = 0
+    """Strip widget references and timings; return how many widget views were replaced by the
+    static fallback saved beside them."""
+    replaced = 0
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
@@ -47,12 +53,14 @@ def static_outputs(nb) -> int:
         for output in cell.outputs:
             data = output.get("data")
             if data and WIDGET_VIEW in data:
-                dropped += 1
-                continue
+                replaced += 1
+                del data[WIDGET_VIEW]
+                if set(data) <= {"text/plain"}:  # a widget with no static form: nothing to read
+                    continue
             kept.append(output)
         cell.outputs = kept
     nb.metadata.pop("widgets", None)
-    return dropped
+    return replaced
 
 
 def refresh(path: Path) -> None:
@@ -62,16 +70,22 @@ def refresh(path: Path) -> None:
         nb, timeout=300, kernel_name="python3", store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
-    dropped = static_outputs(nb)
+    replaced = static_outputs(nb)
     nbformat.write(nb, str(path))
-    print(f"{path.name}: {time.monotonic() - started:.1f} s, {dropped} live widget view(s) dropped")
+    print(f"{path.name}: {time.monotonic() - started:.1f} s, {replaced} live widget view(s) "
+          "saved as their static form")
 
 
 def main(names: list[str]) -> int:
-    clean_environment()
+    from axonflow_notebook.testing.agents import stop_local_agents
+
+    root = clean_environment()
     paths = [NOTEBOOKS / n for n in names] if names else sorted(NOTEBOOKS.glob("0*.ipynb"))
-    for path in paths:
-        refresh(path)
+    try:
+        for path in paths:
+            refresh(path)
+    finally:
+        stop_local_agents(root / "data" / "axonflow-notebook", runtime_dir=str(root / "agent-runtime"))
     return 0
 
 
