@@ -1,9 +1,10 @@
 """Approve / Reject from the notebook: who may decide, and sending the decision.
 
 A click may be handled on a subshell thread (JupyterLab + ipykernel 7.0-7.3) or on the kernel
-loop, so `approve`/`reject` only hand the work to a short-lived thread that calls the core's review
-console. The waiting call notices the decision through the core's HITL polling, which is also how
-decisions made in the reviewer queue, `%axonflow approve` or AxonFlow's console arrive.
+loop, so `approve`/`reject` only hand the console call to the core's background loop and return
+(no thread per click). The waiting call notices the decision through the core's HITL polling,
+which is also how decisions made in the reviewer queue, `%axonflow approve` or AxonFlow's console
+arrive.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .sync import resolve
+from .sync import resolve, submit
 
 log = logging.getLogger(__name__)
 
@@ -156,14 +157,24 @@ class NotebookApprovals:
             if request_id in self._decided:
                 return
             self._decided.add(request_id)
-        threading.Thread(target=self._send, args=(action, request_id, comment),
-                         name=f"axonflow-{action}", daemon=True).start()
-
-    def _send(self, action: str, request_id: str, comment: str) -> None:
         try:
-            send_decision(self._console(), self.decider, action, request_id, comment)
-        except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
-            log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
-            self.errors.append(exc)
-            with self._lock:
-                self._decided.discard(request_id)
+            console, decider = self._console(), self.decider
+        except Exception as exc:
+            self._failed(action, request_id, exc)
+            return
+        submit(self._send(console, decider, action, request_id, comment))
+
+    async def _send(self, console: Any, decider: Decider, action: str, request_id: str,
+                    comment: str) -> None:
+        try:
+            await getattr(console, action)(request_id, reviewer_id=decider.reviewer_id,
+                                           reviewer_email=decider.reviewer_email, comment=comment)
+        except Exception as exc:
+            self._failed(action, request_id, exc)
+
+    def _failed(self, action: str, request_id: str, exc: BaseException) -> None:
+        """Shown by the core's polling as "still pending"; a later click may try again."""
+        log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
+        self.errors.append(exc)
+        with self._lock:
+            self._decided.discard(request_id)
