@@ -33,7 +33,7 @@ from .emitter import Emitter
 from .errors import PolicyDeniedError
 from .events import CompletionFinished, DecisionMade, GovernanceSkipped, RedactionApplied
 from .guard import GovernanceUnavailable, PlatformRejected, guarded
-from .llm import ensure_litellm, litellm_module, start_litellm_import
+from .llm import ensure_litellm, litellm_module, settle_logging_worker, start_litellm_import
 from .pending import PendingDeliveries
 from .providers import cost_of, provider_of, text_of, usage_of
 from .query import extract_query, redact_messages
@@ -94,6 +94,7 @@ class Governor:
             call.stage = "llm"
             litellm = litellm_module()
             started = self._mark_governed(call, kwargs)
+            settle_logging_worker()
             try:
                 response = litellm.completion(**kwargs)
             except Exception as exc:
@@ -227,6 +228,7 @@ class Governor:
     async def _call_llm(self, call: GovernedCall, kwargs: Dict[str, Any]) -> Any:
         litellm = await ensure_litellm()
         started = self._mark_governed(call, kwargs)
+        settle_logging_worker()
         try:
             response = await litellm.acompletion(**kwargs)
         except Exception as exc:

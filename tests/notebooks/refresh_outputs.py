@@ -20,6 +20,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete
+from nbclient.util import ensure_async
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -63,10 +65,29 @@ def static_outputs(nb) -> int:
     return replaced
 
 
+class SavingClient(NotebookClient):
+    """nbclient, keeping the display updates a later cell's time brings to an earlier cell's
+    output (a `--background` call's card and handle end while the next cells run), as JupyterLab
+    does: nbclient itself only reads messages of the cell it is running."""
+
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        while True:
+            msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
+            elif msg["header"]["msg_type"] == "update_display_data":
+                display_id = (msg["content"].get("transient") or {}).get("display_id")
+                if display_id:
+                    self._update_display_id(display_id, msg)
+
+
 def refresh(path: Path) -> None:
     nb = nbformat.read(str(path), as_version=4)
     started = time.monotonic()
-    NotebookClient(
+    SavingClient(
         nb, timeout=300, kernel_name="python3", store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
