@@ -15,6 +15,8 @@ _STATE_KEY = "_axonflow_notebook_state"
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    import logging
+
     from .magics import GovernedMagics
     from .transformers import AwaitGovernedCells, EndCellAtBlankLine, is_terminal, keep_question_marks
 
@@ -28,6 +30,12 @@ def load_ipython_extension(ipython: Any) -> None:
     if blank_line is not None:
         blank_line.install()
     setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line))
+    # What the core logs (a skipped pre-check, an audit not recorded) the card already says; with
+    # no logging configured, Python would print it again as red stderr under the card. A library's
+    # NullHandler: https://docs.python.org/3/howto/logging.html#configuring-logging-for-a-library
+    package_log = logging.getLogger("axonflow_notebook")
+    if not any(isinstance(h, logging.NullHandler) for h in package_log.handlers):
+        package_log.addHandler(logging.NullHandler())
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -122,7 +122,7 @@ def status(magics: Any, args: Any) -> Any:
 
 @subcommand("policies", "the policies in force, filterable",
             arg("search", nargs="?", help="only policies mentioning this word"),
-            arg("--category", help="only this category (e.g. pii, security, finance)"),
+            arg("--category", help="only this category or family (e.g. pii, pii-eu, security, custom)"),
             arg("--action", help="only this action (block, require_approval, redact, warn, log)"))
 def policies(magics: Any, args: Any) -> Any:
     from .calls.sync import resolve

@@ -97,12 +97,14 @@ def test_approve_click_finishes_the_same_cell(lab_server, page):
     audit = cell_output(page, audit_index)
     for word in ("fin-wire-transfer", "sys_pii_ssn", "blocked"):
         expect(audit).to_contain_text(word)
-    # No column spills out of the card (the Id column did): every cell fits its own box.
+    # No column spills out of the card (the Id column did), and no header is cut short: every
+    # cell and header fits its own box.
     spilled = audit.locator(".axonflow-audit-trail").evaluate(
         "card => { const edge = card.getBoundingClientRect().right;"
-        " return [...card.querySelectorAll('td')].filter(c => c.scrollWidth > c.clientWidth + 1"
+        " return [...card.querySelectorAll('td, th')].filter(c => c.scrollWidth > c.clientWidth + 1"
         " || c.getBoundingClientRect().right > edge + 1).map(c => c.textContent); }")
     assert spilled == [], spilled
+    expect(audit).to_contain_text("(this kernel)")  # whose calls these are (issue 11, item 8)
     expect(audit.locator("th", has_text="Cost")).to_be_visible()
     audit.scroll_into_view_if_needed()
     _screenshot(cell(page, audit_index), "audit-trail.png")

@@ -192,6 +192,18 @@ def test_policies_filter(kw, shown):
         assert "No policies match." in rich.html
 
 
+@pytest.mark.parametrize("category, shown", [
+    ("pii", {"sys_pii_ssn", "sys_pii_email", "eu-iban"}),  # the family, as the catalogue names it
+    ("pii-eu", {"eu-iban"}),
+    ("pii-e", set()),  # a family is a whole word
+    ("security", {"sql-injection", "old-rule"}),
+])
+def test_policies_filter_by_category_family(category, shown):
+    family = POLICIES + [pol("eu-iban", "pii-eu", "warn", "medium")]
+    rich = policies_table(family, category=category)
+    assert {p.id for p in family if f">{p.id}<" in rich.html} == shown
+
+
 def test_policy_patterns_are_never_maths():
     data, _ = policies_table([pol("phone", pattern=r"\(\d{3}\) \d{3}-\d{4}"),
                               pol("price", pattern=r"\$\d+ and \$\d+")])._repr_mimebundle_()

@@ -335,3 +335,30 @@ def test_interrupting_the_first_cell_while_litellm_loads(tmp_path):
         assert check["status"] == "ok", check
     finally:
         stop_kernel(km, kc, env)
+
+
+def test_fail_open_says_so_on_the_card_only(tmp_path):
+    """AxonFlow unreachable, fail-open: the card says governance was skipped; the core's log
+    lines are not printed again as red stderr under it (a kernel configures no logging)."""
+    env = _kernel_env(tmp_path)
+    km, kc = _start_kernel(env)
+    streams, shown = [], []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            streams.append((msg["content"]["name"], msg["content"]["text"]))
+        elif msg["msg_type"] in ("display_data", "update_display_data"):
+            shown.append(msg["content"]["data"].get("text/plain", ""))
+
+    try:
+        setup = _run(kc, "%load_ext axonflow_notebook\n"
+                         "%config GovernedMagics.endpoint = 'http://127.0.0.1:9'\n"
+                         "%config GovernedMagics.client_id = 'offline-notebook'\n"
+                         "%config GovernedMagics.call_timeout_seconds = 2.0")
+        assert setup["status"] == "ok", setup
+        reply = _run(kc, "%%governed -o open_result\nSummarise the meeting notes.", output_hook=hook)
+        assert reply["status"] == "ok", reply
+        assert any("Governance skipped" in text for text in shown), shown
+        assert [s for s in streams if s[0] == "stderr"] == [], streams
+    finally:
+        stop_kernel(km, kc, env)

@@ -20,9 +20,11 @@ from .rich import Rich
 from .tables import md_table, text_table
 
 PAGE_SIZE = 20
-COLUMNS = ("Time", "Decision", "Policies", "Client", "Model", "Tokens", "Cost", "Latency",
+COLUMNS = ("Time (UTC)", "Decision", "Policies", "Client", "Model", "Tokens", "Cost", "Latency",
            "Query", "Id")
-WIDTHS = ("11%", "14%", "12%", "11%", "10%", "7%", "8%", "7%", "12%", "8%")
+# Every header and decision badge fits its column in a 940 px card (tests/browser checks it).
+WIDTHS = ("10%", "14%", "12%", "10%", "9%", "7%", "10%", "8%", "13%", "7%")
+QUERY_CHARS = 48
 THIS_KERNEL = "this kernel"
 ID_COLUMN = COLUMNS.index("Id")
 DECISION_TONES = {"allowed": "ok", "approved": "ok", "blocked": "bad", "rejected": "bad",
@@ -65,7 +67,7 @@ def client_label(e: AuditEntry, own: set[str]) -> str:
 
 def _row(e: AuditEntry, own: set[str]) -> list[str]:
     return [
-        fmt_time(e.timestamp),
+        fmt_time(e.timestamp).removesuffix(" UTC"),
         decision_label(e),
         ", ".join(e.policies) or "—",
         client_label(e, own),
@@ -73,7 +75,7 @@ def _row(e: AuditEntry, own: set[str]) -> list[str]:
         str(e.total_tokens) if e.total_tokens else "—",
         fmt_cost(e.cost_usd),
         fmt_ms(e.latency_ms),
-        short(e.query_preview or "", 70) or "—",
+        short(e.query_preview or "", QUERY_CHARS) or "—",
         e.id,
     ]
 
