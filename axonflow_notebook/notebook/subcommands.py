@@ -58,8 +58,8 @@ def usage() -> str:
 
 def parse(line: str) -> Tuple[Optional[Subcommand], Any]:
     """(subcommand, its arguments), or (None, help text) for `--help`; else UsageError."""
-    try:
-        words = arg_split(line, strict=True)
+    try:  # as a shell splits it: `--comment "Invoice 5 checked"` stores the words, not the quotes
+        words = arg_split(line, posix=True, strict=True)
     except ValueError as exc:  # shlex: "No closing quotation"
         raise UsageError(f"%axonflow: {exc}") from None
     if not words or words[0] in ("-h", "--help", "help"):
