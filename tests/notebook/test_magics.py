@@ -164,6 +164,21 @@ def test_a_displayed_handle_says_how_the_call_ended(ip, published):
     assert "running" not in handle_displays[-1][0]["text/plain"]
 
 
+def test_a_rejected_background_call_says_rejected(ip):
+    """A handle ends as the reviewer decided, not as a generic "failed"."""
+    from axonflow_notebook.notebook.calls.sync import resolve
+
+    handle = ip.run_cell("%%governed --background --no-raise\nWire transfer 40 EUR to ACME.").result
+    deadline = time.time() + 20
+    while not handle.request_id and time.time() < deadline:
+        time.sleep(0.1)
+    console = magics_of(ip).runtime.backend().console
+    resolve(console.reject(handle.request_id, reviewer_id="alice", reviewer_email="", comment="no"))
+    result = handle.result(timeout=30)
+    assert result.approval.status == "rejected" and handle.status == "rejected"
+    assert "rejected" in handle._repr_mimebundle_()[0]["text/plain"]
+
+
 def test_background_handle_can_be_awaited(ip):
     ip.run_cell("%%governed --background\nName three fruits.")
     out = ip.run_cell("res = await _governed_handle\nres.ok")

@@ -23,8 +23,8 @@ PAGE_SIZE = 20
 COLUMNS = ("Time (UTC)", "Decision", "Policies", "Client", "Model", "Tokens", "Cost", "Latency",
            "Query", "Id")
 # Every header and decision badge fits its column in a 940 px card (tests/browser checks it).
-WIDTHS = ("10%", "14%", "12%", "10%", "9%", "7%", "10%", "8%", "13%", "7%")
-QUERY_CHARS = 48
+WIDTHS = ("11%", "16%", "11%", "10%", "9%", "8%", "10%", "8%", "11%", "6%")
+QUERY_CHARS = 40
 THIS_KERNEL = "this kernel"
 ID_COLUMN = COLUMNS.index("Id")
 DECISION_TONES = {"allowed": "ok", "approved": "ok", "blocked": "bad", "rejected": "bad",
