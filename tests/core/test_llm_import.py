@@ -18,6 +18,10 @@ import textwrap
 
 ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AXONFLOW_TELEMETRY": "off"}
 MAX_STALL_S = 0.75  # measured worst single stall 0.27 s (shared 2-core machine): headroom, not slack
+# Under load (other processes on both cores: the import took 9-11 s instead of 4-5) the OS alone
+# stalls the loop for over a second now and then; a loop blocked by the import would stall for
+# nearly all of it. So the bound grows with the import's own time, to a sixth of it at most.
+LOADED_STALL_SHARE = 1 / 6
 
 
 def _python(source: str, *args: str) -> subprocess.CompletedProcess:
@@ -72,7 +76,7 @@ def test_first_governed_call_never_stalls_the_calling_loop(agent, llm):
     figures = dict(zip(words[0:8:2], map(float, words[1:8:2])))
     assert figures["built"] < 0.5
     assert figures["took"] > 1.0, "LiteLLM was already imported: the test measured nothing"
-    assert figures["max_gap"] < MAX_STALL_S, figures
+    assert figures["max_gap"] < max(MAX_STALL_S, figures["took"] * LOADED_STALL_SHARE), figures
     # the loop ran all through the import: on average at least one 5 ms tick per 50 ms
     assert figures["ticks_while_importing"] >= (figures["took"] - 0.5) * 20, figures
     assert done.stdout.rstrip().endswith(llm.reply)
