@@ -4,14 +4,18 @@ Works from a checkout of the repository (the notebooks live in `notebooks/`, nex
 package). The server's kernels inherit an environment that makes every `%%governed` call use the
 embedded AxonFlow agent with `notebooks/policies.yaml`, simulated answers when no LLM key is set,
 LiteLLM's bundled cost map (no network fetch) and no SDK telemetry unless the user asked for it.
+The lab saves widget state with its notebooks (lab_settings.py), so a notebook reopened without
+its kernel shows its live outputs' last state instead of "Error displaying widget".
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -61,12 +65,24 @@ def demo_environment(policies: Path, base: Optional[dict] = None) -> dict:
     return env
 
 
-def lab_command(notebook: str, extra: Sequence[str]) -> List[str]:
+SETTINGS_FLAG = "--LabApp.app_settings_dir="
+
+
+def lab_command(notebook: str, extra: Sequence[str], settings_dir: Optional[Path] = None) -> List[str]:
     command = [sys.executable, "-m", "jupyter", "lab", notebook]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         command.append("--allow-root")  # containers often run as root; Jupyter refuses otherwise
-    command.extend(a for a in extra if a != "--")
+    command.extend(a for a in extra if a != "--" and not a.startswith(SETTINGS_FLAG))
+    if settings_dir is not None:
+        command.append(f"{SETTINGS_FLAG}{settings_dir}")
     return command
+
+
+def settings_base(extra: Sequence[str]) -> Optional[Path]:
+    """The settings directory the user gave the lab (`-- --LabApp.app_settings_dir=DIR`), if any:
+    its overrides are the ones ours are merged with."""
+    given = [a[len(SETTINGS_FLAG):] for a in extra if a.startswith(SETTINGS_FLAG)]
+    return Path(given[-1]).expanduser() if given else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
         extra.append(f"--port={args.port}")
     if args.no_browser:
         extra.append("--no-browser")
-    command = lab_command(args.notebook, extra)
     print(
         f"axonflow-notebook demo: JupyterLab on {notebook} — governed by the embedded AxonFlow "
         f"agent with {policies}; answers are simulated unless an LLM API key is set "
@@ -95,10 +110,24 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     if args.dry_run:
-        print(" ".join(command))
+        print(" ".join(lab_command(args.notebook, extra, Path("<app settings dir>"))))
         print(f"AXONFLOW_POLICIES={env['AXONFLOW_POLICIES']}")
         return 0
+    from .lab_settings import write_settings_dir
+
+    with tempfile.TemporaryDirectory(prefix="axonflow-demo-lab-") as settings:
+        write_settings_dir(Path(settings), base=settings_base(extra))
+        return _serve(lab_command(args.notebook, extra, Path(settings)), folder, env)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(command: List[str], folder: Path, env: dict) -> int:
     process = subprocess.Popen(command, cwd=folder, env=env)
+    # SIGTERM (a service manager, `kill`) stops it like Ctrl-C: the lab first, then our files.
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -109,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

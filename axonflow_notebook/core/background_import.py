@@ -72,6 +72,9 @@ class BackgroundImport:
             if self._future is not None:
                 return self._future
             future = self._future = concurrent.futures.Future()
+            # Running from now on: a waiter that gives up (a cancelled cell) cannot cancel the
+            # import that every later waiter shares.
+            future.set_running_or_notify_cancel()
         if self.ready():
             future.set_result(None)
             return future
@@ -92,7 +95,7 @@ class BackgroundImport:
         """Wait for the import without blocking the running loop."""
         if self.ready():
             return
-        await asyncio.wrap_future(self.start())
+        await asyncio.shield(asyncio.wrap_future(self.start()))
 
     def wait_blocking(self) -> None:
         """Wait for the import in this thread (sync callers)."""

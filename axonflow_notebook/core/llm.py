@@ -10,6 +10,8 @@ notebook can `start_litellm_import()` early and show a "loading LiteLLM…" phas
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from types import ModuleType
 from typing import Callable
 
@@ -44,10 +46,38 @@ def litellm_module() -> ModuleType:
     return litellm
 
 
+def settle_logging_worker() -> None:
+    """Stop LiteLLM's logging worker on its old loop before a call rebinds it to this one.
+
+    LiteLLM binds its async logging worker to the loop of the last call. A call from another loop
+    (a notebook's awaited cells run on the kernel's loop, `--background` calls on the runtime's)
+    moves the queue and drops the old worker task without stopping it, and when that task is
+    garbage-collected asyncio prints "Task was destroyed but it is pending!" into whatever cell
+    is running (`LoggingWorker._ensure_queue` in litellm/litellm_core_utils/logging_worker.py).
+    Cancelling it on its own loop first ends it cleanly; queued items still move to the new loop.
+    Best effort: a LiteLLM without this worker is left alone.
+    """
+    module = sys.modules.get("litellm.litellm_core_utils.logging_worker")
+    worker = getattr(module, "GLOBAL_LOGGING_WORKER", None)
+    try:
+        current = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
+    bound = getattr(worker, "_bound_loop", None)
+    task = getattr(worker, "_worker_task", None)
+    if bound is None or bound is current or task is None or task.done() or bound.is_closed():
+        return
+    try:
+        bound.call_soon_threadsafe(task.cancel)
+    except RuntimeError:  # the old loop closed meanwhile: nothing left to stop
+        pass
+
+
 def when_litellm_ready(callback: Callable[[], None]) -> None:
     """Run `callback` once LiteLLM is imported (now, if it is)."""
     _LITELLM.on_ready(callback)
     _LITELLM.ready()  # imported by the user already: announce it now
 
 
-__all__ = ["ensure_litellm", "litellm_ready", "start_litellm_import", "litellm_module", "when_litellm_ready"]
+__all__ = ["ensure_litellm", "litellm_ready", "start_litellm_import", "litellm_module", "when_litellm_ready",
+           "settle_logging_worker"]

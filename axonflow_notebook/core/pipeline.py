@@ -36,14 +36,13 @@ from .emitter import Emitter
 from .errors import PolicyDeniedError
 from .events import CompletionFinished, DecisionMade, GovernanceSkipped, RateLimit, RedactionApplied
 from .guard import GovernanceUnavailable, PlatformRejected, guarded
-from .llm import ensure_litellm, litellm_module, start_litellm_import
+from .llm import ensure_litellm, litellm_module, settle_logging_worker, start_litellm_import
 from .pending import PendingDeliveries
 from .providers import cost_of, provider_of, text_of, usage_of
 from .query import extract_query, redact_messages
 from .runtime import get_runtime
 from .sdk_protocol import AxonFlowClient
 from .streaming import GovernedStream
-from .user_label import user_label  # noqa: F401  (kept importable here for tests/hostile)
 
 _log = logging.getLogger("axonflow_notebook.core")
 
@@ -105,6 +104,7 @@ class Governor:
             call.stage = "llm"
             litellm = litellm_module()
             started = self._mark_governed(call, kwargs)
+            settle_logging_worker()
             try:
                 response = litellm.completion(**kwargs)
             except Exception as exc:
@@ -255,6 +255,7 @@ class Governor:
         if call.pacing is not None:
             await call.pacing.before_llm()
         started = self._mark_governed(call, kwargs)
+        settle_logging_worker()
         try:
             response = await litellm.acompletion(**kwargs)
         except asyncio.CancelledError:

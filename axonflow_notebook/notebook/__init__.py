@@ -15,6 +15,8 @@ _STATE_KEY = "_axonflow_notebook_state"
 
 
 def load_ipython_extension(ipython: Any) -> None:
+    import logging
+
     from .frames import install as install_frames
     from .lab_commands import register_formatters
     from .magics import GovernedMagics
@@ -32,6 +34,12 @@ def load_ipython_extension(ipython: Any) -> None:
     register_formatters(ipython)  # how the policy lab's records display (by name: nothing imported)
     uninstall_frames = install_frames(magics)  # df.governed, once pandas is imported
     setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line, uninstall_frames))
+    # What the core logs (a skipped pre-check, an audit not recorded) the card already says; with
+    # no logging configured, Python would print it again as red stderr under the card. A library's
+    # NullHandler: https://docs.python.org/3/howto/logging.html#configuring-logging-for-a-library
+    package_log = logging.getLogger("axonflow_notebook")
+    if not any(isinstance(h, logging.NullHandler) for h in package_log.handlers):
+        package_log.addHandler(logging.NullHandler())
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -107,6 +107,8 @@ def parse_call_options(magic_func: Callable, line: str) -> CallOptions:
         raise
     except ValueError as exc:  # shlex: "No closing quotation"
         raise UsageError(f"%%governed: {exc}") from None
+    for name in ("model", "out", "system", "user_token", "over", "into"):
+        setattr(ns, name, unquote(getattr(ns, name)))
     if ns.out is not None and (not ns.out.isidentifier() or keyword.iskeyword(ns.out)):
         raise UsageError(f"-o/--out needs a Python identifier, got {ns.out!r}")
     if ns.temperature is not None and not (math.isfinite(ns.temperature) and ns.temperature >= 0):
@@ -163,6 +165,15 @@ def _check_batch_options(ns: Any) -> None:
             raise UsageError(f"{flag} must be a finite number > 0, got {value!r}")
     if ns.budget is not None and not (math.isfinite(ns.budget) and ns.budget >= 0):
         raise UsageError(f"--budget must be a finite number of US dollars >= 0, got {ns.budget!r}")
+
+
+def unquote(value: Optional[str]) -> Optional[str]:
+    """An option's value without the quotes around it: IPython splits magic lines keeping quotes
+    (`arg_split(..., posix=False)`, so a one-line prompt may say "what's"), and `-s "Be terse"`
+    must send `Be terse`."""
+    if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def parse_filters(filters: list[str]) -> dict[str, str]:

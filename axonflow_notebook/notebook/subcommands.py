@@ -69,8 +69,8 @@ def parse(line: str) -> Tuple[Optional[Subcommand], Any]:
         if text in ("-h", "--help"):
             return None, raw.parser().format_help().rstrip()
         return raw, Namespace(text=text, cell=None)
-    try:
-        words = arg_split(line, strict=True)
+    try:  # as a shell splits it: `--comment "Invoice 5 checked"` stores the words, not the quotes
+        words = arg_split(line, posix=True, strict=True)
     except ValueError as exc:  # shlex: "No closing quotation"
         raise UsageError(f"%axonflow: {exc}") from None
     if not words or words[0] in ("-h", "--help", "help"):
@@ -137,7 +137,7 @@ def status(magics: Any, args: Any) -> Any:
 
 @subcommand("policies", "the policies in force, filterable",
             arg("search", nargs="?", help="only policies mentioning this word"),
-            arg("--category", help="only this category (e.g. pii, security, finance)"),
+            arg("--category", help="only this category or family (e.g. pii, pii-eu, security, custom)"),
             arg("--action", help="only this action (block, require_approval, redact, warn, log)"))
 def policies(magics: Any, args: Any) -> Any:
     from .calls.sync import resolve
@@ -189,7 +189,8 @@ def queue(magics: Any, args: Any) -> Any:
     if is_terminal(magics.shell):
         from .ui import queue_text
 
-        print(queue_text(_records(resolve(backend.approval_console().list_queue()))))
+        records, _ = resolve(backend.approval_console().list_queue())
+        print(queue_text(records))
         return None
     from .ui import ReviewerQueue
 
@@ -199,14 +200,6 @@ def queue(magics: Any, args: Any) -> Any:
                                can_decide=decider.can_decide, disabled_reason=decider.reason)
     display(queue_view.widget)
     return None
-
-
-def _records(value: Any) -> Any:
-    """The requests of a `list_queue` answer: `(records, total)`, or an SDK page before the
-    core returns records."""
-    if isinstance(value, tuple) and len(value) == 2:
-        return value[0]
-    return getattr(value, "items", value)
 
 
 def _decide(action: str) -> Callable[[Any, Any], Any]:

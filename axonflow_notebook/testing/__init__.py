@@ -3,7 +3,7 @@
 - `shell.governed_shell(data_dir, ...)`: a real `InteractiveShell` with the extension loaded, a
   clean environment and its own data dir; `shell.published(shell)` records what cells display.
 - `widgets.widget_test_comms()`: ipywidgets' test comms, each widget with a unique comm id;
-  `widgets.all_widgets`, `widgets.buttons` walk a displayed view.
+  `widgets.approval_panel`, `widgets.click` read and click a live card as the browser would.
 - `ports.free_port()`: a free loopback port.
 - `inert` (from the nbui branch): nothing rendered is executable.
 - `agents.start_agent(...)`, `agents.stop_local_agents(data_dir)`: embedded agents for tests.

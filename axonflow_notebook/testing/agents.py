@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any, Optional
 
 TEST_SECRET = "test-agent-secret-5c1d"  # used where the agent requires one
 
 
-def start_agent(db_path: Any, *, policies: Optional[Any] = None, port: int = 0, **kwargs: Any) -> Any:
-    """A started `EmbeddedAgent` with `.test_secret`: the credential a client must send (the
-    secret when the agent requires one, else anything)."""
+def start_agent(db_path: Any, *, policies: Optional[Any] = None, port: int = 0,
+                secret: str = TEST_SECRET, **kwargs: Any) -> Any:
+    """A started `EmbeddedAgent` on a thread of this process that requires `secret` (unless an
+    `auth` file is given), with `.test_secret`: the credential a client must send."""
     from axonflow_notebook.agent import EmbeddedAgent
 
-    secret = kwargs.pop("secret", TEST_SECRET)
-    if "secret" in inspect.signature(EmbeddedAgent).parameters and "auth" not in kwargs:
-        kwargs["secret"] = secret  # agents that require one (the default) get this one
+    if "auth" not in kwargs:
+        kwargs["secret"] = secret
     agent = EmbeddedAgent(port=port, db_path=str(db_path),
                           policies=str(policies) if policies else None, **kwargs).start()
     agent.test_secret = secret
@@ -47,6 +46,5 @@ def pending_request_ids(console: Any) -> list:
     """Ids of the pending approval requests a `GovernanceConsole` lists (blocking)."""
     from axonflow_notebook.notebook.calls.sync import resolve
 
-    page = resolve(console.list_queue(status="pending"))
-    records = page[0] if isinstance(page, tuple) else getattr(page, "items", page)
+    records, _ = resolve(console.list_queue(status="pending"))
     return [record.request_id for record in records]

@@ -18,7 +18,9 @@ from .agents import stop_local_agents
 from .widgets import widget_test_comms
 
 SCRUBBED = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
-QUIET_ENV = {"AXONFLOW_TELEMETRY": "off", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+QUIET_ENV = {"AXONFLOW_TELEMETRY": "off", "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+             # a safety net: a local agent a killed test could not stop exits by itself
+             "AXONFLOW_AGENT_IDLE_SECONDS": "1800"}
 
 
 @contextlib.contextmanager

@@ -1,10 +1,10 @@
-"""ipywidgets in a plain InteractiveShell: test comms, and walking a displayed view."""
+"""ipywidgets in a plain InteractiveShell: test comms, and reading and clicking a live card."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any, Iterator, List
+from typing import Any, Iterator
 
 
 @contextlib.contextmanager
@@ -40,29 +40,6 @@ def widget_by_id(model_id: str) -> Any:
     return ipywidgets.widgets.widget._instances.get(model_id)
 
 
-def all_widgets(widget: Any) -> List[Any]:
-    """`widget` and every widget it holds (children and attributes), once each."""
-    import ipywidgets
-
-    found, stack, seen = [], [widget] if widget is not None else [], set()
-    while stack:
-        w = stack.pop()
-        if id(w) in seen:
-            continue
-        seen.add(id(w))
-        found.append(w)
-        stack.extend(getattr(w, "children", ()) or ())
-        stack.extend(v for v in getattr(w, "__dict__", {}).values() if isinstance(v, ipywidgets.Widget))
-    return found
-
-
-def buttons(widget: Any, description: str) -> List[Any]:
-    import ipywidgets
-
-    return [w for w in all_widgets(widget)
-            if isinstance(w, ipywidgets.Button) and w.description == description]
-
-
 def live_widget_count() -> int:
     import ipywidgets
 
@@ -71,31 +48,21 @@ def live_widget_count() -> int:
 
 def approval_panel(widget: Any) -> Any:
     """A live card's approval panel as data (`request_id`, `pending`, `actions` = buttons |
-    disabled | none, `note`, `clicked`), or None before a request is held. Reads the nbui card
-    (one widget whose synced `calls` carry it) and the ipywidgets panel before it."""
+    disabled | none, `note`, `clicked`), or None before a request is held: the card is one
+    widget whose synced `calls` carry it (axonflow_notebook/notebook/ui/call_view.py)."""
     for call in getattr(widget, "calls", None) or []:
         if isinstance(call, dict) and call.get("approval"):
             return call["approval"]
-    approve = buttons(widget, "Approve")
-    if not approve:
-        return None
-    notes = [str(w.value) for w in all_widgets(widget)
-             if type(w).__name__ == "HTML" and "queue" in str(getattr(w, "value", ""))]
-    return {"request_id": None, "pending": True, "note": notes[0] if notes else "", "clicked": "",
-            "actions": "disabled" if approve[0].disabled else "buttons"}
+    return None
 
 
 def click(widget: Any, action: str, comment: str = "") -> bool:
-    """Approve / Reject as the browser would; True once the card has taken the click."""
+    """Approve / Reject as the browser would (the message its buttons send); True once the card
+    has taken the click."""
     panel = approval_panel(widget)
     if panel is None:
         return False
-    if getattr(widget, "calls", None) is not None:  # the message the browser sends
-        if panel["pending"] and panel["actions"] == "buttons" and not panel["clicked"]:
-            widget._handle_custom_msg({"type": "decide", "action": action,
-                                       "request_id": panel["request_id"], "comment": comment}, [])
-        return bool((approval_panel(widget) or {}).get("clicked"))
-    button = buttons(widget, action.capitalize())[0]
-    if not button.disabled:  # enabled before the request exists (clicks ignored); disabled once taken
-        button.click()
-    return bool(button.disabled)
+    if panel["pending"] and panel["actions"] == "buttons" and not panel["clicked"]:
+        widget._handle_custom_msg({"type": "decide", "action": action,
+                                   "request_id": panel["request_id"], "comment": comment}, [])
+    return bool((approval_panel(widget) or {}).get("clicked"))

@@ -6,7 +6,8 @@ directory (so the embedded agent's SQLite file is new), no API keys (answers are
 AxonFlow endpoint (each kernel starts the embedded agent), no telemetry and no cost-map fetch.
 
 Every test gets a fresh browser context; its page is screenshotted into `test-artifacts/` when the
-test ends, pass or fail. Kernels started by a test are shut down after it, to spare the CPU.
+test ends, pass or fail. Kernels started by a test are shut down after it, to spare the CPU; the
+local agent they share is stopped with the server.
 """
 
 from __future__ import annotations
@@ -161,6 +162,8 @@ def lab_server(tmp_path_factory) -> Iterator[LabServer]:
         AXONFLOW_TELEMETRY="off",
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         XDG_DATA_HOME=str(base / "data"),
+        AXONFLOW_RUNTIME_DIR=str(base / "agent-runtime"),  # the kernels' shared agent, found here
+        AXONFLOW_AGENT_IDLE_SECONDS="1800",  # and gone by itself if this session is killed
         XDG_CONFIG_HOME=str(base / "config"),
         IPYTHONDIR=str(base / "ipython"),
         JUPYTER_CONFIG_DIR=str(base / "jupyter-config"),
@@ -213,6 +216,10 @@ def lab_server(tmp_path_factory) -> Iterator[LabServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        from axonflow_notebook.testing.agents import stop_local_agents
+
+        # The kernels' local agent runs in a process of its own and outlives them.
+        stop_local_agents(base / "data" / "axonflow-notebook", runtime_dir=env["AXONFLOW_RUNTIME_DIR"])
 
 
 @pytest.fixture(scope="session")

@@ -24,37 +24,36 @@ SETUP = "%load_ext axonflow_notebook"
 HELD = "%%governed -o transfer\nDraft the wire transfer of 2,500 EUR to ACME Ltd for invoice 77."
 ENDPOINT = "%axonflow endpoint"
 COMMENT = "No PO for invoice 77"
-# Development mode labels a decision the requester made on their own request.
-DEV_SUFFIX = " (self-approved, development mode)"
+# Development mode labels a decision the requester made on their own request, through the
+# reviewer identity: never by changing what the reviewer wrote.
+DEV_LABEL = "self-approved, development mode"
 
 
 def _agent_secret(lab_server, url: str, monkeypatch) -> str:
-    """The embedded agent's secret, where the agent keeps one (found as the kernel finds it:
-    the runtime file of the data directory, in the Lab's environment)."""
-    try:
-        from axonflow_notebook.agent import find_local_agent
-    except ImportError:  # an agent that takes any credentials in development mode
-        return ""
+    """The embedded agent's secret, found as the kernel finds it: the runtime file of the data
+    directory, in the Lab's environment."""
+    from axonflow_notebook.agent import find_local_agent
+
     for key, value in lab_server.env.items():
-        if key.startswith("XDG_") or key.startswith("JUPYTER_"):
+        if key.startswith(("XDG_", "JUPYTER_", "AXONFLOW_RUNTIME_DIR")):
             monkeypatch.setenv(key, value)
     data_dir = Path(lab_server.env["XDG_DATA_HOME"]) / "axonflow-notebook"
     local = find_local_agent(data_dir)
     return local.secret if local is not None and local.url.rstrip("/") == url else ""
 
 
-def _stored_comment(url: str, request_id: str, secret: str = "") -> str:
+def _stored_review(url: str, request_id: str, secret: str) -> tuple:
     from axonflow import AxonFlow
     from axonflow.types import RetryConfig
 
-    async def read() -> str:
+    async def read() -> tuple:
         client = AxonFlow(endpoint=url, client_id="comment-reader", client_secret=secret,
                           timeout=10.0, retry_config=RetryConfig(max_attempts=1))
         try:
             row = await client.get_hitl_request(request_id)
         finally:
             await client.close()
-        return row.review_comment or ""
+        return row.review_comment, row.reviewer_id
 
     # Playwright's sync API runs a loop in this thread: read on a thread of its own.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -91,5 +90,7 @@ def test_comment_typed_at_human_speed_is_recorded_in_full(lab_server, page, monk
     endpoint = cell_output(page, 2)
     expect(endpoint).to_contain_text("http://127.0.0.1:", timeout=30_000)
     url = re.search(r"http://127\.0\.0\.1:\d+", endpoint.inner_text()).group(0)
-    stored = _stored_comment(url, request_id, _agent_secret(lab_server, url, monkeypatch))
-    assert stored in (COMMENT, COMMENT + DEV_SUFFIX), json.dumps(stored)
+    comment, reviewer = _stored_review(url, request_id, _agent_secret(lab_server, url, monkeypatch))
+    assert comment == COMMENT, json.dumps(comment)
+    assert DEV_LABEL in (reviewer or ""), json.dumps(reviewer)
+    expect(held).to_contain_text(DEV_LABEL)  # the card says who decided, as the record does

@@ -18,6 +18,10 @@ import textwrap
 
 ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AXONFLOW_TELEMETRY": "off"}
 MAX_STALL_S = 0.75  # measured worst single stall 0.27 s (shared 2-core machine): headroom, not slack
+# Under load (other processes on both cores: the import took 9-11 s instead of 4-5) the OS alone
+# stalls the loop for over a second now and then; a loop blocked by the import would stall for
+# nearly all of it. So the bound grows with the import's own time, to a sixth of it at most.
+LOADED_STALL_SHARE = 1 / 6
 
 
 def _python(source: str, *args: str) -> subprocess.CompletedProcess:
@@ -72,7 +76,7 @@ def test_first_governed_call_never_stalls_the_calling_loop(agent, llm):
     figures = dict(zip(words[0:8:2], map(float, words[1:8:2])))
     assert figures["built"] < 0.5
     assert figures["took"] > 1.0, "LiteLLM was already imported: the test measured nothing"
-    assert figures["max_gap"] < MAX_STALL_S, figures
+    assert figures["max_gap"] < max(MAX_STALL_S, figures["took"] * LOADED_STALL_SHARE), figures
     # the loop ran all through the import: on average at least one 5 ms tick per 50 ms
     assert figures["ticks_while_importing"] >= (figures["took"] - 0.5) * 20, figures
     assert done.stdout.rstrip().endswith(llm.reply)
@@ -140,3 +144,24 @@ async def test_a_failed_background_import_reaches_every_waiter():
     with pytest.raises(ModuleNotFoundError):
         missing.wait_blocking()
     assert not missing.ready()
+
+
+async def test_a_cancelled_waiter_leaves_the_import_to_the_others(tmp_path, monkeypatch):
+    """An interrupted first cell (its `await ensure_litellm()` cancelled) must not cancel the
+    import the next cell waits for: before, that cell failed with a bare CancelledError."""
+    import asyncio
+    import sys
+
+    from axonflow_notebook.core.background_import import BackgroundImport
+
+    (tmp_path / "axonflow_slow_module.py").write_text("import time\ntime.sleep(0.5)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "axonflow_slow_module", raising=False)
+    slow = BackgroundImport("axonflow_slow_module", thread_name="test-import")
+    first = asyncio.ensure_future(slow.wait())
+    await asyncio.sleep(0.05)
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    await asyncio.wait_for(slow.wait(), 10)  # a later waiter gets the module
+    slow.wait_blocking()
+    assert slow.ready()

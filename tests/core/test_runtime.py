@@ -22,7 +22,7 @@ import pytest
 from axonflow_notebook.core.runtime import Runtime, get_runtime
 
 ENV = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "AXONFLOW_TELEMETRY": "off"}
-CORE_MODULES = ("approval", "audit_sink", "bridge", "callback", "clients", "journal", "journal_delivery",
+CORE_MODULES = ("approval", "audit_sink", "callback", "clients", "journal", "journal_delivery",
                 "journal_recording", "journal_store", "llm", "logger", "pending", "pipeline", "review",
                 "runtime", "streaming")
 

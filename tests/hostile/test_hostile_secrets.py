@@ -116,26 +116,25 @@ def test_demo_notebook_never_shows_the_secret_or_token(notebook, tmp_path):
     assert stored, "the embedded agent stored nothing"
     for path in stored:
         texts[f"stored file {path.name}"] = path.read_bytes().decode("utf-8", errors="replace")
-    secrets = [SECRET, TOKEN] + ([agent_secret] if agent_secret else [])
+    secrets = [SECRET, TOKEN, agent_secret]
     for where, text in texts.items():
         for value in secrets:
             for variant in _variants(value):
                 assert variant not in text, f"{value!r} ({variant!r}) appears in the {where}"
 
 
-def _local_agent_secret(data_dir: Path):
-    """The shared local agent's secret (its runtime file), when the agent keeps one."""
-    try:
-        from axonflow_notebook.agent import find_local_agent
-    except ImportError:  # an agent package without a shared local agent: no secret to scan for
-        return None
+def _local_agent_secret(data_dir: Path) -> str:
+    """The shared local agent's secret, from its runtime file (issue 17: the scan covers it)."""
+    from axonflow_notebook.agent import find_local_agent
+
     found = find_local_agent(data_dir)
-    return getattr(found, "secret", None) if found is not None else None
+    assert found is not None and found.secret, "the notebook's local agent was not found"
+    return found.secret
 
 
 def test_hitl_rows_name_the_user_without_the_token():
     """The approval request a reviewer reads carries a label for the user, not the credential."""
-    from axonflow_notebook.core.pipeline import user_label
+    from axonflow_notebook.core.user_label import user_label
 
     def jwt(claims: dict) -> str:
         import json

@@ -61,45 +61,20 @@ def _policy_file(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    import ipywidgets
-    from ipywidgets.widgets.tests import utils
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
     from axonflow_notebook.testing.openai_server import OpenAITestServer
+    from axonflow_notebook.testing.shell import governed_shell
 
     tmp = tmp_path_factory.mktemp("xss")
     llm = OpenAITestServer(reply="Answer: " + HOSTILE).start()
-    mp = pytest.MonkeyPatch()
-    for key in ("AXONFLOW_ENDPOINT", "AXONFLOW_CLIENT_ID", "AXONFLOW_CLIENT_SECRET", "AXONFLOW_POLICIES"):
-        mp.delenv(key, raising=False)
-    mp.setenv("OPENAI_API_KEY", "sk-test")
-    mp.setenv("OPENAI_API_BASE", llm.url + "/v1")
-    mp.setenv("OPENAI_BASE_URL", llm.url + "/v1")
-    original_repr = ipywidgets.Widget._repr_mimebundle_
-    utils.setup_test_comm()
-    ipywidgets.Widget._repr_mimebundle_ = original_repr
-    config = Config()
-    config.HistoryAccessor.enabled = False
-    shell = InteractiveShell.instance(config=config)
-    shell.extension_manager.unload_extension("axonflow_notebook")
-    shell.config.pop("GovernedMagics", None)
-    shell.run_line_magic("load_ext", "axonflow_notebook")
-    magics = shell.magics_manager.registry["GovernedMagics"]
-    magics.data_dir = str(tmp / "data")
-    magics.policies = str(_policy_file(tmp / "xss.yaml"))
-    magics.model = "openai/test-model"
-    magics.simulate = "never"
-    magics.approval_poll_interval_seconds = 0.1
-    magics.approval_max_wait_seconds = 30
+    env = {"OPENAI_API_KEY": "sk-test", "OPENAI_API_BASE": llm.url + "/v1",
+           "OPENAI_BASE_URL": llm.url + "/v1"}
     try:
-        yield shell, llm
+        with governed_shell(tmp / "data", env=env, policies=str(_policy_file(tmp / "xss.yaml")),
+                            model="openai/test-model", simulate="never",
+                            approval_poll_interval_seconds=0.1,
+                            approval_max_wait_seconds=30) as shell:
+            yield shell, llm
     finally:
-        shell.run_line_magic("unload_ext", "axonflow_notebook")
-        shell.config.pop("GovernedMagics", None)
-        utils.teardown_test_comm()
-        ipywidgets.Widget._repr_mimebundle_ = original_repr
-        mp.undo()
         llm.stop()
 
 
@@ -146,16 +121,16 @@ def _check(bundles: list) -> int:
 @pytest.fixture
 def live_views(monkeypatch):
     """Every live CallView a cell displays (their widget values are checked after the cell)."""
-    from axonflow_notebook.notebook import runner
+    from axonflow_notebook.notebook.calls import presenters
 
     views = []
-    original = runner.WidgetPresenter.__init__
+    original = presenters.CardPresenter.__init__
 
     def init(self, view):
         views.append(view)
         original(self, view)
 
-    monkeypatch.setattr(runner.WidgetPresenter, "__init__", init)
+    monkeypatch.setattr(presenters.CardPresenter, "__init__", init)
     return views
 
 
@@ -189,12 +164,12 @@ def test_hostile_policy_name_and_block_reason(world, published, live_views):
 def test_hostile_reviewer_comment_and_held_policy(world, published, live_views):
     shell, _ = world
     console = shell.magics_manager.registry["GovernedMagics"].runtime.backend().console
-    from axonflow_notebook.notebook.approvals import resolve
+    from axonflow_notebook.notebook.calls.sync import resolve
 
     def approve_pending():
         deadline = time.time() + 30
         while time.time() < deadline:
-            for item in resolve(console.list_queue()).items:
+            for item in resolve(console.list_queue())[0]:
                 resolve(console.approve(item.request_id, reviewer_id="<img src=x onerror=alert(1)>",
                                         reviewer_email="x@example.com", comment="Fine " + HOSTILE))
                 return

@@ -101,6 +101,24 @@ def test_cost_column_and_an_id_column_that_fits():
     assert full in data["text/plain"] or full[:50] in data["text/plain"]
 
 
+def test_each_entry_names_its_client_and_this_kernels_calls_say_so():
+    """Issue 11, item 8: the trail holds every client of the AxonFlow (every kernel of the user,
+    with the local agent); this kernel's own calls are marked, by context id or audit id."""
+    mine = GovernedResult()
+    mine.record(DecisionMade("c", "approved", (), None, "ctx-mine", 1.0))
+    by_audit = GovernedResult(audit_id="audit-mine")
+    entries = [entry(1, id="ctx-mine", client_id="notebook"),
+               entry(2, client_id="notebook", audit_id="audit-mine"),
+               entry(3, client_id="batch-job"), entry(4, client_id="notebook")]
+    data, _ = audit_trail(page(entries), [mine, by_audit])._repr_mimebundle_()
+    md, html, plain = data["text/markdown"], data["text/html"], data["text/plain"]
+    assert ">Client</th>" in html and "| Client |" in md
+    assert md.count("notebook (this kernel)") == 2 and "| batch-job |" in md
+    assert md.count("| notebook |") == 1  # another kernel of the same client id: not ours
+    assert "Every client of this AxonFlow; 2 of these entries are this kernel's calls" in plain
+    assert html.count("(this kernel)</span>") == 2
+
+
 def test_empty_trail_and_no_kernel_calls():
     data, _ = audit_trail(page([]), [])._repr_mimebundle_()
     assert "No audit entries." in data["text/html"] and "0 calls" in data["text/plain"]
@@ -172,6 +190,18 @@ def test_policies_filter(kw, shown):
     assert f"{len(shown)} of 5" in rich.plain
     if not shown:
         assert "No policies match." in rich.html
+
+
+@pytest.mark.parametrize("category, shown", [
+    ("pii", {"sys_pii_ssn", "sys_pii_email", "eu-iban"}),  # the family, as the catalogue names it
+    ("pii-eu", {"eu-iban"}),
+    ("pii-e", set()),  # a family is a whole word
+    ("security", {"sql-injection", "old-rule"}),
+])
+def test_policies_filter_by_category_family(category, shown):
+    family = POLICIES + [pol("eu-iban", "pii-eu", "warn", "medium")]
+    rich = policies_table(family, category=category)
+    assert {p.id for p in family if f">{p.id}<" in rich.html} == shown
 
 
 def test_policy_patterns_are_never_maths():

@@ -180,6 +180,10 @@ def test_simulate_flags_parse(ip):
     assert (opts.model, opts.out, opts.stream, opts.fmt, opts.temperature, opts.max_tokens) == (
         "gpt-4o", "ans", True, "text", 0.2, 9)
     assert parse_call_options(fn, "--raw {x}").raw is True
+    # Quoted option values arrive without their quotes (IPython keeps them when it splits).
+    opts = parse_call_options(fn, """-s "Be terse" -m 'gpt-4o' -u "tok en" What's up?""")
+    assert (opts.system, opts.model, opts.user_token, opts.prompt) == (
+        "Be terse", "gpt-4o", "tok en", "What's up?")
 
 
 def test_who_may_click_approve():

@@ -112,7 +112,8 @@ def test_approve_button_works_while_the_cell_awaits(ip, published):
     assert out.error_in_exec is None, out.error_in_exec
     result = ip.user_ns["wired"]
     assert result.ok and result.approval.status == "approved"
-    assert "self-approved" in (result.approval.comment or "") + (result.approval.reviewer or "")
+    assert "self-approved, development mode" in (result.approval.reviewer or "")
+    assert result.approval.comment in (None, "")  # nothing typed: nothing stored
     assert time.time() - started < 20
 
 
@@ -161,6 +162,21 @@ def test_a_displayed_handle_says_how_the_call_ended(ip, published):
     assert handle_displays and handle_displays[-1][1], "the handle's display was not updated"
     assert "done" in handle_displays[-1][0]["text/plain"]
     assert "running" not in handle_displays[-1][0]["text/plain"]
+
+
+def test_a_rejected_background_call_says_rejected(ip):
+    """A handle ends as the reviewer decided, not as a generic "failed"."""
+    from axonflow_notebook.notebook.calls.sync import resolve
+
+    handle = ip.run_cell("%%governed --background --no-raise\nWire transfer 40 EUR to ACME.").result
+    deadline = time.time() + 20
+    while not handle.request_id and time.time() < deadline:
+        time.sleep(0.1)
+    console = magics_of(ip).runtime.backend().console
+    resolve(console.reject(handle.request_id, reviewer_id="alice", reviewer_email="", comment="no"))
+    result = handle.result(timeout=30)
+    assert result.approval.status == "rejected" and handle.status == "rejected"
+    assert "rejected" in handle._repr_mimebundle_()[0]["text/plain"]
 
 
 def test_background_handle_can_be_awaited(ip):
@@ -255,17 +271,11 @@ def test_axonflow_endpoint_returns_the_url_in_use(ip):
 
 
 def test_unload_closes_and_reload_starts_lazily(ip):
-    """Last in this module: it closes the module's backend. A kernel stops only an agent of its
-    own; the user's shared local agent keeps serving the other kernels."""
+    """Last in this module: it closes the module's backend. A kernel never stops the user's shared
+    local agent: it keeps serving the other kernels."""
     import httpx
 
-    from axonflow_notebook.notebook.calls.local_agent import owned_by_kernel
-
-    backend = magics_of(ip).runtime.backend()
-    agent, url = backend.agent, backend.url
+    url = magics_of(ip).runtime.backend().url
     ip.run_line_magic("reload_ext", "axonflow_notebook")
     assert magics_of(ip).runtime.backends.started is None  # nothing starts until first use
-    if owned_by_kernel(agent):
-        assert not agent.agent.running
-    else:
-        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+    assert httpx.get(f"{url}/health", timeout=5).status_code == 200

@@ -1,8 +1,5 @@
 """One local agent per user and data dir, shared by that user's kernels (found through its
 runtime file, behind its secret), with its policies reloaded in place.
-
-These need the agent package's `ensure_local_agent` and the core's `reload_policies`; before
-both branches are merged every test here is skipped with that reason.
 """
 
 from __future__ import annotations
@@ -11,9 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
-import pytest
 
-import axonflow_notebook.agent as agent_package
 from axonflow_notebook.testing.agents import start_agent
 from axonflow_notebook.testing.kernels import kernel_env, run, start_kernel, stop_kernel
 from axonflow_notebook.testing.shell import magics_of
@@ -22,10 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
 REDACTING = REPO / "notebooks" / "pii-redaction.yaml"
 STARTED = re.compile(r"embedded agent at (http://127\.0\.0\.1:\d+) \((started|found)")
-
-pytestmark = pytest.mark.skipif(not hasattr(agent_package, "ensure_local_agent"),
-                                reason="needs the agent branch's ensure_local_agent (one local "
-                                       "agent per user); runs once it is merged")
 
 
 def _said(kc, code: str) -> str:

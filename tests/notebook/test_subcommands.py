@@ -43,13 +43,13 @@ def test_approve_and_reject_by_id_with_a_comment(ip, capsys):
     assert f"request {handle.request_id} approved" in capsys.readouterr().out
     result = handle.result(timeout=20)
     assert result.ok and result.approval.status == "approved"
-    assert "PO 77 checked" in result.approval.comment
+    assert result.approval.comment == "PO 77 checked"  # as typed, without the shell's quotes
 
     handle = _held(ip, "Prepare a wire transfer of 22 EUR.")
     ip.run_line_magic("axonflow", f"reject {handle.request_id} --comment 'No PO for invoice 77'")
     result = handle.result(timeout=20)
     assert type(result.error).__name__ == "ApprovalRejected"
-    assert "No PO for invoice 77" in result.approval.comment
+    assert result.approval.comment == "No PO for invoice 77"
 
     with pytest.raises(UsageError) as info:  # decided already: one line, no traceback
         ip.run_line_magic("axonflow", f"approve {handle.request_id}")

@@ -10,9 +10,9 @@ memory).
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
+
+from axonflow_notebook.testing.kernels import kernel_env, start_kernel, stop_kernel
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
@@ -44,26 +44,14 @@ def _models(kc) -> int:
 
 
 def test_no_widget_model_outlives_100_finished_cells(tmp_path):
-    from jupyter_client.manager import KernelManager
-
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AXONFLOW_", "OPENAI_", "ANTHROPIC_"))}
-    env.update(AXONFLOW_POLICIES=str(POLICIES), AXONFLOW_TELEMETRY="off",
-               LITELLM_LOCAL_MODEL_COST_MAP="True", IPYTHONDIR=str(tmp_path / "ipython"),
-               XDG_DATA_HOME=str(tmp_path / "data"), XDG_RUNTIME_DIR=str(tmp_path / "run"))
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(env=env)
-    kc = km.client()
-    kc.start_channels()
+    env = kernel_env(tmp_path, AXONFLOW_POLICIES=str(POLICIES))  # data and agent runtime in tmp
+    km, kc = start_kernel(env)
     try:
-        kc.wait_for_ready(timeout=60)
-        _run(kc, f"%load_ext axonflow_notebook\n"
-                 f"%config GovernedMagics.data_dir = {json.dumps(str(tmp_path / 'axonflow'))}")
+        _run(kc, "%load_ext axonflow_notebook")
         _run(kc, CELLS[0])  # warm up: the backend and LiteLLM load once
         before = _models(kc)
         for i in range(100):
             _run(kc, CELLS[i % len(CELLS)])
         assert _models(kc) == before
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        stop_kernel(km, kc, env)  # and the local agent the kernel started

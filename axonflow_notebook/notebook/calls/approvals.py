@@ -1,9 +1,10 @@
 """Approve / Reject from the notebook: who may decide, and sending the decision.
 
 A click may be handled on a subshell thread (JupyterLab + ipykernel 7.0-7.3) or on the kernel
-loop, so `approve`/`reject` only hand the work to a short-lived thread that calls the core's review
-console. The waiting call notices the decision through the core's HITL polling, which is also how
-decisions made in the reviewer queue, `%axonflow approve` or AxonFlow's console arrive.
+loop, so `approve`/`reject` only hand the console call to the core's background loop and return
+(no thread per click). The waiting call notices the decision through the core's HITL polling,
+which is also how decisions made in the reviewer queue, `%axonflow approve` or AxonFlow's console
+arrive.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .sync import resolve
+from .sync import resolve, submit
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ def decider_for(*, dev_mode: bool, requester: Optional[str], reviewer: Reviewer)
     """Development mode: the notebook user self-approves. Otherwise only a configured reviewer,
     and, for this notebook's own requests (`requester` given), not the requester itself."""
     if dev_mode:
-        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})",
-                       reviewer.email or "notebook-user@localhost")
+        # No e-mail: AxonFlow's record, the card and the terminal then name the decider by this
+        # id, which says it was a self-approval (the core shows a reviewer's e-mail first).
+        return Decider(True, DEV_LABEL, f"notebook-user ({DEV_LABEL})", "")
     if not reviewer.id:
         return Decider(
             False, "", reason=f"{WHERE_TO_APPROVE}: only a configured reviewer may approve here "
@@ -94,12 +96,12 @@ def clicks_unavailable_reason(*, awaiting: bool, background: bool, ipykernel: Op
 
 
 def send_decision(console: Any, decider: Decider, action: str, request_id: str, comment: str) -> None:
-    """Approve or reject `request_id` through `console` as `decider` (blocking)."""
-    text = comment.strip()
-    if decider.label == DEV_LABEL:
-        text = f"{text} ({DEV_LABEL})" if text else DEV_LABEL
+    """Approve or reject `request_id` through `console` as `decider` (blocking).
+
+    The comment is stored exactly as the reviewer typed it; a self-approval says so through the
+    reviewer identity (`decider_for`), which the card and the request record both show."""
     resolve(getattr(console, action)(request_id, reviewer_id=decider.reviewer_id,
-                                     reviewer_email=decider.reviewer_email, comment=text))
+                                     reviewer_email=decider.reviewer_email, comment=comment))
 
 
 class NotebookApprovals:
@@ -155,14 +157,24 @@ class NotebookApprovals:
             if request_id in self._decided:
                 return
             self._decided.add(request_id)
-        threading.Thread(target=self._send, args=(action, request_id, comment),
-                         name=f"axonflow-{action}", daemon=True).start()
-
-    def _send(self, action: str, request_id: str, comment: str) -> None:
         try:
-            send_decision(self._console(), self.decider, action, request_id, comment)
-        except Exception as exc:  # shown by the core's polling as "still pending"; keep a trace
-            log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
-            self.errors.append(exc)
-            with self._lock:
-                self._decided.discard(request_id)
+            console, decider = self._console(), self.decider
+        except Exception as exc:
+            self._failed(action, request_id, exc)
+            return
+        submit(self._send(console, decider, action, request_id, comment))
+
+    async def _send(self, console: Any, decider: Decider, action: str, request_id: str,
+                    comment: str) -> None:
+        try:
+            await getattr(console, action)(request_id, reviewer_id=decider.reviewer_id,
+                                           reviewer_email=decider.reviewer_email, comment=comment)
+        except Exception as exc:
+            self._failed(action, request_id, exc)
+
+    def _failed(self, action: str, request_id: str, exc: BaseException) -> None:
+        """Shown by the core's polling as "still pending"; a later click may try again."""
+        log.warning("AxonFlow %s of %s failed: %s", action, request_id, exc)
+        self.errors.append(exc)
+        with self._lock:
+            self._decided.discard(request_id)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Optional
 from IPython.core.error import UsageError
 
 from .approvals import Reviewer
-from .local_agent import local_agent, owned_by_kernel
+from .local_agent import local_agent
 
 DEV_CLIENT_ID = "notebook"
 LOCAL = "(local agent)"  # placeholder endpoint: nothing configured, use the local agent
@@ -92,6 +92,7 @@ class Backend:
     reviewer: Reviewer = Reviewer()
     reviewer_secret: Optional[Any] = field(default=None, repr=False)  # a pydantic SecretStr
     _reviewer_console: Any = field(default=None, repr=False)
+    _descriptions: Any = field(default=None, repr=False)
 
     @property
     def dev_mode(self) -> bool:
@@ -100,6 +101,15 @@ class Backend:
     @property
     def label(self) -> str:
         return f"embedded agent at {self.url}" if self.local else self.url
+
+    @property
+    def policy_descriptions(self) -> Any:
+        """Policy id -> description, read once from this AxonFlow (policy_descriptions.py)."""
+        if self._descriptions is None:
+            from .policy_descriptions import PolicyDescriptions
+
+            self._descriptions = PolicyDescriptions(self.console)
+        return self._descriptions
 
     def approval_console(self) -> Any:
         """The console Approve / Reject go through: the reviewer's own credentials when a
@@ -134,11 +144,9 @@ class Backend:
         return Backend(self.url, self.local, self.client_id, logger, console, self.data_path,
                        self.agent, self.reviewer, self.reviewer_secret)
 
-    def close(self, *, stop_agent: bool = True) -> None:
+    def close(self) -> None:
+        """Close this kernel's clients; the shared local agent goes on serving other kernels."""
         close_quietly((self.console, self._reviewer_console, self.logger))
-        if stop_agent and self.agent is not None and owned_by_kernel(self.agent):
-            self.agent.stop()
-            self.agent = None
 
 
 def _timing_fields(overrides: Mapping[str, Any], current: Any) -> dict:
@@ -173,24 +181,14 @@ def start_backend(settings: BackendSettings, say: Callable[[str], None] = print)
         from pydantic import SecretStr
 
         overrides["client_secret"] = SecretStr(agent.secret)
-    try:
-        config = read_config(overrides, {"client_id": DEV_CLIENT_ID})
-        logger, console = connect(config)
-    except BaseException:
-        if owned_by_kernel(agent):
-            agent.stop()
-        raise
+    config = read_config(overrides, {"client_id": DEV_CLIENT_ID})
+    logger, console = connect(config)
     backend = Backend(agent.url, True, config.client_id, logger, console, str(agent.db_path), agent,
                       settings.reviewer, settings.reviewer_secret)
     verb = "started" if agent.started_now else "found"
     say(f"AxonFlow: embedded agent at {agent.url} ({verb}; development mode, shared by your "
         f"kernels, data in {agent.db_path}). Set AXONFLOW_ENDPOINT to use your AxonFlow.")
     return backend
-
-
-def can_reload_policies(backend: Backend) -> bool:
-    return backend.local and not owned_by_kernel(backend.agent) and \
-        hasattr(backend.console, "reload_policies")
 
 
 def reload_policies(backend: Backend, policies: Optional[str], say: Callable[[str], None]) -> None:
@@ -207,6 +205,7 @@ def reload_policies(backend: Backend, policies: Optional[str], say: Callable[[st
     except Exception as exc:  # the agent's 400 names each problem, one per line
         lines = [line for line in str(exc).splitlines() if line.strip()][:3]
         raise UsageError(f"AxonFlow policies from {source} were not loaded: " + " | ".join(lines)) from None
+    backend.policy_descriptions.forget()  # the cards' "Reason" follows the new set
     counts = ", ".join(f"{len(getattr(change, k, ()) or ())} {k}" for k in ("added", "changed", "removed"))
     say(f"AxonFlow: policies from {source} now in force ({counts}; same agent at {backend.url}).")
 

@@ -18,6 +18,7 @@ from typing import Any, List, Optional
 from ...core.events import ApprovalDecided, ApprovalRequested, CallFailed, DecisionMade
 
 _ACTIVE = ("running", "pending approval", "pending")
+_DECIDED_AGAINST = ("rejected", "blocked", "expired", "timeout")  # how it ended, not "failed"
 
 
 class GovernedHandle:
@@ -44,7 +45,7 @@ class GovernedHandle:
             self.request_id = event.request_id
         elif isinstance(event, ApprovalDecided):
             self._status = event.status
-        elif isinstance(event, CallFailed):
+        elif isinstance(event, CallFailed) and self._status not in _DECIDED_AGAINST:
             self._status = "failed"
 
     def set_result(self, result: Any, *, cancelled: bool = False) -> None:

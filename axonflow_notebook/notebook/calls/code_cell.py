@@ -18,9 +18,9 @@ from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.display import display
 
+from ...core.llm import ensure_litellm, litellm_module, litellm_ready
 from .context import CallContext
 from .governor import CodeGovernor, litellm_governed
-from .litellm_loading import ensure_litellm, litellm_blocking, litellm_ready
 from .stopped import GovernedCallInterrupted
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -65,11 +65,9 @@ class CodeCell:
     def _open(self) -> None:
         from ..ui import CodeCellView
 
-        self.view = CodeCellView(self.ctx.approvals())
+        self.view = CodeCellView(self.ctx.approvals(), describe_policy=self.ctx.backend.describe_policy)
         self._display = display(self.view.widget, display_id=True)
-        bind = getattr(self.view, "bind_display", None)
-        if bind is not None:  # the nbui view keeps the display's static fallback current
-            bind(self._display)
+        self.view.bind_display(self._display)  # the view keeps the display's static fallback current
 
     def _governor(self, backend: Any) -> CodeGovernor:
         ctx = self.ctx
@@ -101,7 +99,7 @@ class CodeCell:
 
     def run_sync(self) -> Any:
         __tracebackhide__ = True
-        litellm_blocking()
+        litellm_module()
         backend = self.ctx.backend.backend()
         self._open()
         try:

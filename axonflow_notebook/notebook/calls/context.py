@@ -24,6 +24,10 @@ class BackendSource(Protocol):
 
     def started_backend(self) -> Optional[Backend]: ...
 
+    def describe_policy(self, policy_id: str) -> Optional[str]: ...
+
+    def starting_text(self) -> str: ...
+
 
 class ViewKind(enum.Enum):
     CARD = "card"  # the live card, replaced by its static summary

@@ -12,8 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, List, Optional
 
-from .backend import Backend, BackendSettings, can_reload_policies, reload_policies, start_backend
-from .local_agent import owned_by_kernel
+from .backend import Backend, BackendSettings, reload_policies, start_backend
 
 
 class BackendHolder:
@@ -39,15 +38,14 @@ class BackendHolder:
             backend = self._backend
             if backend is None or old == settings:
                 return
-            if old.connection() != settings.connection() or (
-                    old.policies != settings.policies and backend.local
-                    and not can_reload_policies(backend)):
+            if old.connection() != settings.connection():
                 self._retire(backend)  # connects anew at the next call
                 return
             if old.policies != settings.policies and backend.local:
                 self._policies_pending = True
             if old.timing() != settings.timing():
                 self._backend = backend.with_logger(settings.overrides)
+                self._backend.policy_descriptions.prefetch()
                 backend.agent = None  # the agent goes on with the new logger; only its clients retire
                 self._retired.append(backend)
             if (old.reviewer, old.reviewer_secret) != (settings.reviewer, settings.reviewer_secret):
@@ -58,16 +56,14 @@ class BackendHolder:
     def _retire(self, backend: Backend) -> None:
         self._backend = None
         self._policies_pending = False
-        if owned_by_kernel(backend.agent):
-            backend.close()  # an agent on a thread of this kernel: one per data file at a time
-        else:
-            self._retired.append(backend)  # earlier outputs keep its console until unload
+        self._retired.append(backend)  # earlier outputs keep its console until unload
 
     def get(self) -> Backend:
         """The backend, started (or its policies reloaded) first if need be. Blocks."""
         with self._lock:
             if self._backend is None:
                 self._backend = start_backend(self._settings, self._say)
+                self._backend.policy_descriptions.prefetch()  # for the cards' "Reason"
             elif self._policies_pending:
                 reload_policies(self._backend, self._settings.policies, self._say)
                 self._policies_pending = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from IPython.display import display
 
@@ -28,9 +28,7 @@ class CardPresenter:
     def __init__(self, view: Any) -> None:
         self.view = view
         self._display = display(view.widget, display_id=True)
-        bind = getattr(view, "bind_display", None)
-        if bind is not None:  # the nbui card keeps the display's static fallback current
-            bind(self._display)
+        view.bind_display(self._display)  # the card keeps the display's static fallback current
 
     def starting(self, text: str) -> None:
         self.view.starting(text)
@@ -180,7 +178,8 @@ class PlainLine:
 
 
 def open_presenter(kind: Any, *, prompt: str, model: str, backend: str, simulated: bool,
-                   fmt: str, actions: Optional[Any]) -> Any:
+                   fmt: str, actions: Optional[Any],
+                   describe_policy: Optional[Callable[[str], Optional[str]]] = None) -> Any:
     """The presenter for a call of view `kind` (context.ViewKind)."""
     from .context import ViewKind
 
@@ -191,4 +190,4 @@ def open_presenter(kind: Any, *, prompt: str, model: str, backend: str, simulate
     from ..ui import CallView
 
     return CardPresenter(CallView(prompt=prompt, model=model, backend=backend, simulated=simulated,
-                                  actions=actions, fmt=fmt))
+                                  actions=actions, fmt=fmt, describe_policy=describe_policy))

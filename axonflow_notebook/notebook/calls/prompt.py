@@ -14,10 +14,10 @@ from typing import Any, Optional
 
 from IPython.core.error import UsageError
 
+from ...core.llm import ensure_litellm, litellm_module, litellm_ready, start_litellm_import
 from ...core.result import GovernedResult
 from .background import GovernedHandle
 from .context import CallContext
-from .litellm_loading import ensure_litellm, litellm_blocking, litellm_ready
 from .presenters import open_presenter
 from .simulation import decide_simulation, simulated_answer
 from .stopped import GovernedCallInterrupted, GovernedCallStopped
@@ -59,7 +59,7 @@ class PromptCall:
 
     def run_sync(self) -> None:
         try:
-            litellm_blocking()
+            litellm_module()
             backend = self.ctx.backend.backend()
             simulated = decide_simulation(self.ctx.model, self.ctx.simulation)
         except KeyboardInterrupt as exc:
@@ -110,16 +110,30 @@ class PromptCall:
         ctx = self.ctx
         self.presenter = open_presenter(
             ctx.view, prompt=self.prompt, model=ctx.model, backend=backend or ctx.backend_label,
-            simulated=simulated, fmt=ctx.fmt, actions=ctx.approvals())
+            simulated=simulated, fmt=ctx.fmt, actions=ctx.approvals(),
+            describe_policy=ctx.backend.describe_policy)
 
     async def _prepare_async(self) -> tuple:
-        """LiteLLM and the backend, each loaded off the loop while the card says so."""
-        if not litellm_ready():
-            self.presenter.starting("loading LiteLLM…")
-            await ensure_litellm()
-        if self.ctx.backend.started_backend() is None:
-            self.presenter.starting("connecting to AxonFlow…")
-        backend = await self.ctx.backend.abackend()
+        """LiteLLM and the backend, loaded side by side off the loop while the card says so
+        (the first cell of a kernel: LiteLLM takes seconds, the local agent about one)."""
+        source = self.ctx.backend
+        starting = None
+        if source.started_backend() is None:
+            starting = asyncio.ensure_future(source.abackend())  # in a worker thread
+        try:
+            if not litellm_ready():
+                start_litellm_import()
+                self.presenter.starting("loading LiteLLM…")
+                await ensure_litellm()
+            if starting is not None and not starting.done():
+                self.presenter.starting(source.starting_text())
+            backend = await (starting if starting is not None else source.abackend())
+        except BaseException:
+            if starting is not None and not starting.done():
+                starting.cancel()  # the thread finishes the start; the next call uses it
+            elif starting is not None and not starting.cancelled():
+                starting.exception()  # retrieved: what the user sees is the first problem
+            raise
         return backend, decide_simulation(self.ctx.model, self.ctx.simulation)
 
     def _request(self, simulated: bool) -> dict:

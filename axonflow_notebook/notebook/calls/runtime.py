@@ -54,6 +54,22 @@ class NotebookRuntime:
         self._attach_journal(backend)
         return backend
 
+    def starting_text(self) -> str:
+        """What a card says while the backend starts (the first call of a kernel)."""
+        from .backend import wants_local_agent
+
+        try:
+            local = wants_local_agent(self.backends.settings.overrides)
+        except Exception:  # a bad setting: the start itself says what is wrong
+            local = False
+        return "starting the embedded agent…" if local else "connecting to AxonFlow…"
+
+    def describe_policy(self, policy_id: str) -> Optional[str]:
+        """The policy's description, for a held or blocked card's "Reason" (None before the
+        backend has started: no decision can have arrived then)."""
+        backend = self.backends.started
+        return backend.policy_descriptions.describe(policy_id) if backend is not None else None
+
     def _attach_journal(self, backend: Backend) -> None:
         journal = self.journal()
         if journal is not None:

@@ -27,7 +27,7 @@ class Simulation:
 def missing_provider_keys(model: str) -> list[str]:
     """Env vars LiteLLM needs for `model` that are not set (empty: the provider is usable).
 
-    Needs LiteLLM imported (see litellm_loading)."""
+    Needs LiteLLM imported (axonflow_notebook/core/llm.py)."""
     import litellm
 
     try:

@@ -53,8 +53,8 @@ class GovernedCallInterrupted(GovernedCallStopped):
 
     @classmethod
     def from_events(cls, result: Any, where: str, error: BaseException) -> "GovernedCallInterrupted":
-        return cls([f"Interrupted {stage(result)}.", f"Nothing more will run for it; what the card "
-                    f"shows is in {where}."], error, result)
+        return cls([f"Interrupted {stage(result)}.", f"Nothing more will run for it; what it "
+                    f"recorded so far is in {where}."], error, result)
 
 
 def stage(result: Any) -> str:

@@ -2,6 +2,8 @@
 
 A static rich object (no widget state, no JS): pages after the first fold into `<details>`, and
 the chart is a few inline SVG rectangles, so it reads the same in a saved notebook or on GitHub.
+The trail holds every client of the AxonFlow (with the local agent: every kernel of the user), so
+each entry names its client, and this kernel's own calls (matched by context and audit id) say so.
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ from .rich import Rich
 from .tables import md_table, text_table
 
 PAGE_SIZE = 20
-COLUMNS = ("Time", "Decision", "Policies", "Model", "Tokens", "Cost", "Latency", "Query", "Id")
-WIDTHS = ("12%", "16%", "13%", "11%", "8%", "9%", "8%", "13%", "10%")
+COLUMNS = ("Time (UTC)", "Decision", "Policies", "Client", "Model", "Tokens", "Cost", "Latency",
+           "Query", "Id")
+# Every header and decision badge fits its column in a 940 px card (tests/browser checks it).
+WIDTHS = ("11%", "16%", "11%", "10%", "9%", "8%", "10%", "8%", "11%", "6%")
+QUERY_CHARS = 40
+THIS_KERNEL = "this kernel"
+ID_COLUMN = COLUMNS.index("Id")
 DECISION_TONES = {"allowed": "ok", "approved": "ok", "blocked": "bad", "rejected": "bad",
                   "redacted": "redact", "needs approval": "info", "pending approval": "info",
                   "warn": "warn", "expired": "warn", "error": "bad", "failed": "bad",
@@ -40,16 +47,35 @@ def _short_id(value: str) -> str:
     return value if len(value) <= 10 else value[:8] + "…"
 
 
-def _row(e: AuditEntry) -> list[str]:
+def own_ids(results: Sequence[Any]) -> set[str]:
+    """The context and audit ids of this kernel's calls: how its entries are told apart."""
+    ids: set[str] = set()
+    for result in results:
+        decision = getattr(result, "decision", None)
+        for value in (getattr(decision, "context_id", None), getattr(result, "audit_id", None)):
+            if value:
+                ids.add(str(value))
+    return ids
+
+
+def client_label(e: AuditEntry, own: set[str]) -> str:
+    """Which client made the call; "(this kernel)" for this kernel's own."""
+    client = e.client_id or "—"
+    mine = e.id in own or (e.audit_id is not None and str(e.audit_id) in own)
+    return f"{client} ({THIS_KERNEL})" if mine else client
+
+
+def _row(e: AuditEntry, own: set[str]) -> list[str]:
     return [
-        fmt_time(e.timestamp),
+        fmt_time(e.timestamp).removesuffix(" UTC"),
         decision_label(e),
         ", ".join(e.policies) or "—",
+        client_label(e, own),
         e.model or "—",
         str(e.total_tokens) if e.total_tokens else "—",
         fmt_cost(e.cost_usd),
         fmt_ms(e.latency_ms),
-        short(e.query_preview or "", 70) or "—",
+        short(e.query_preview or "", QUERY_CHARS) or "—",
         e.id,
     ]
 
@@ -58,9 +84,15 @@ def _html_rows(rows: Iterable[list[str]]) -> Iterable[list[str]]:
     for r in rows:
         cells = [esc(c) for c in r]
         cells[1] = badge(r[1], DECISION_TONES.get(r[1], "mute"))
-        cells[8] = (f'<span title="{esc(r[8])}" style="display:block;overflow:hidden;'
-                    f'text-overflow:ellipsis;white-space:nowrap;'
-                    f'font-family:var(--jp-code-font-family,monospace)">{esc(_short_id(r[8]))}</span>')
+        client = r[3]
+        if client.endswith(f" ({THIS_KERNEL})"):
+            name = client[: -len(THIS_KERNEL) - 3]
+            cells[3] = f'{esc(name)} <span style="color:{FG2}">({THIS_KERNEL})</span>'
+        rid = r[ID_COLUMN]
+        cells[ID_COLUMN] = (f'<span title="{esc(rid)}" style="display:block;overflow:hidden;'
+                            f'text-overflow:ellipsis;white-space:nowrap;'
+                            f'font-family:var(--jp-code-font-family,monospace)">'
+                            f"{esc(_short_id(rid))}</span>")
         yield cells
 
 
@@ -143,11 +175,15 @@ def _stats_line(stats: dict) -> str:
 def audit_trail(page: AuditPage, kernel_results: Sequence[Any]) -> Rich:
     """The audit trail (newest first, paged) and a summary of this kernel's governed calls."""
     entries = sorted(page.entries, key=lambda e: parse_time(e.timestamp) or 0.0, reverse=True)
-    rows = [_row(e) for e in entries]
+    own = own_ids(kernel_results or [])
+    rows = [_row(e, own) for e in entries]
     total = max(page.total, len(rows))
     stats = kernel_stats(kernel_results or [])
     noun = "entry" if total == 1 else "entries"
     head = f"{len(rows)} of {total} audit {noun}" if total > len(rows) else f"{total} audit {noun}"
+    mine = sum(1 for r in rows if r[3].endswith(f"({THIS_KERNEL})"))
+    scope = (f"Every client of this AxonFlow; {mine} of these entries are this kernel's calls "
+             f"(marked “{THIS_KERNEL}”).")
 
     pages = [rows[i:i + PAGE_SIZE] for i in range(0, len(rows), PAGE_SIZE)] or [[]]
     tables = []
@@ -166,14 +202,15 @@ def audit_trail(page: AuditPage, kernel_results: Sequence[Any]) -> Rich:
     if stats.get("outcomes"):
         charts += bar_chart(stats["outcomes"], "This kernel's calls")
     summary = (f'<div style="margin:2px 0 6px">This kernel: {esc(_stats_line(stats))}</div>'
-               f'<div style="display:flex;gap:24px;flex-wrap:wrap">{charts}</div>')
+               f'<div style="display:flex;gap:24px;flex-wrap:wrap">{charts}</div>'
+               f'<div style="margin:4px 0;color:{FG2}">{esc(scope)}</div>')
     html = card("audit-trail", f"AxonFlow audit trail — {head}", summary + "".join(tables),
                 tone="info")
     md = (f"**AxonFlow audit trail — {head}**\n\nThis kernel: {md_esc(_stats_line(stats))}\n\n"
-          + md_table(COLUMNS, rows[:PAGE_SIZE * 5]))
-    plain = (f"AxonFlow audit trail — {head}; this kernel: {_stats_line(stats)}\n"
+          f"{md_esc(scope)}\n\n" + md_table(COLUMNS, rows[:PAGE_SIZE * 5]))
+    plain = (f"AxonFlow audit trail — {head}; this kernel: {_stats_line(stats)}\n{scope}\n"
              + text_table(COLUMNS, rows[:PAGE_SIZE]))
     return Rich(html, md, plain, {"axonflow": {"audit_entries": len(rows), "audit_total": total}})
 
 
-__all__ = ["audit_trail", "kernel_stats", "bar_chart", "decision_label"]
+__all__ = ["audit_trail", "kernel_stats", "bar_chart", "decision_label", "client_label", "own_ids"]

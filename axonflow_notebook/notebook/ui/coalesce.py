@@ -26,13 +26,9 @@ class Redrawable(Protocol):
 
 
 def background_loop() -> asyncio.AbstractEventLoop:
-    """The core's one background loop (CONTRACTS: `core.runtime.get_runtime().loop`)."""
-    try:
-        from ...core.runtime import get_runtime  # type: ignore[import-not-found]
-    except ImportError:  # before the core's runtime module lands: the sync bridge's loop
-        from ...core.bridge import get_bridge
+    """The core's one background loop (axonflow_notebook/core/runtime.py)."""
+    from ...core.runtime import get_runtime
 
-        return get_bridge().loop
     return get_runtime().loop
 
 

@@ -1,7 +1,7 @@
 """How a `%%governed --background` handle shows itself: a one-line card that says where the call
 is, and, once it is done, how it ended (never "running" after the call finished).
 
-The handle (axonflow_notebook/notebook/handle.py) owns its state and its display; it renders
+The handle (axonflow_notebook/notebook/calls/background.py) owns its state and its display; it renders
 through `handle_summary` whenever that state changes, including the end.
 """
 

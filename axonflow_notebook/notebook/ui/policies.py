@@ -24,9 +24,14 @@ WIDTHS = ("16%", "15%", "17%", "10%", "21%", "21%")
 FOLD_AT = 48  # pattern characters shown before the rest folds away
 
 
+def _in_category(have: str, wanted: str) -> bool:
+    """`pii` is the family of `pii-eu`, `pii-us`, …; `pii-eu` is that category alone."""
+    return have == wanted or have.startswith(wanted + " ") or have.startswith(wanted + "-")
+
+
 def _matches(p: PolicyRecord, category: Optional[str], action: Optional[str],
              search: Optional[str]) -> bool:
-    if category and word(p.category) != word(category):
+    if category and not _in_category(word(p.category), word(category)):
         return False
     if action and word(p.action) != word(action):
         return False

@@ -21,7 +21,6 @@ from .escape import NO_MATH, clean_text, esc, md_esc, short
 from .format import fmt_seconds, fmt_time, parse_time
 from .html import FG2, FONT, badge, data_table, mono
 from .rich import Rich
-from .sdk_records import queue_page
 from .tables import md_table, text_table
 
 SEVERITY_TONES = {"critical": "bad", "high": "bad", "medium": "warn", "low": "info"}
@@ -184,13 +183,14 @@ class ReviewerQueue:
     # -- data ---------------------------------------------------------------------------------
     async def refresh(self) -> None:
         try:
-            page = await call(self.console.list_queue, status="pending", limit=PAGE_SIZE, offset=0)
+            records, total = await call(self.console.list_queue, status="pending",
+                                        limit=PAGE_SIZE, offset=0)
         except Exception as exc:
             self.error = f"Could not load the queue: {type(exc).__name__}: {exc}"
             self._say(self.error, "bad")
             return
         self.error = None
-        self.render(*queue_page(page))
+        self.render(records, total)
 
     def render(self, records: Sequence[ApprovalRequestRecord], total: Optional[int] = None) -> None:
         now = time.time()

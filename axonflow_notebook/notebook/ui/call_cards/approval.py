@@ -66,7 +66,7 @@ def tail_rows(state: CallState, self_approved: bool = False) -> list[tuple[str, 
         line = f"{dec.status} by {dec.reviewer or 'a reviewer'}"
         if dec.decided_at:
             line += f" at {fmt_time(dec.decided_at)}"
-        if self_approved:
+        if self_approved and DEV_MODE not in line:  # the dev-mode reviewer id says it already
             line += " (self-approved, development mode)"
         out.append(("Decided", line))
     if dec is not None and dec.comment:
@@ -115,7 +115,7 @@ def approval_markdown(state: CallState, self_approved: bool = False) -> str:
 def approval_line(state: CallState, self_approved: bool = False) -> str:
     dec = state.approval
     who = f" by {dec.reviewer}" if dec is not None and dec.reviewer else ""
-    dev = " (self-approved, development mode)" if self_approved else ""
+    dev = " (self-approved, development mode)" if self_approved and DEV_MODE not in who else ""
     return f"approval {state.request_id or ''}: {status_word(state)}{who}{dev}".replace("  ", " ")
 
 

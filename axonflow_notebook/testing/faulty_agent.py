@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from typing import Optional
 
@@ -18,13 +17,6 @@ FAULTS = ("stopped", "slow", "http_500", "http_503", "malformed_json", "reset", 
 
 _STATUS_TEXT = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
                 503: "Service Unavailable"}
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (the 'agent stopped' case)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _response(status: int, body: bytes, content_length: Optional[int] = None) -> bytes:
@@ -136,4 +128,4 @@ class FaultyAgent:
         return True
 
 
-__all__ = ["FaultyAgent", "FAULTS", "free_port"]
+__all__ = ["FaultyAgent", "FAULTS"]
