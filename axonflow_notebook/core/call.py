@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from .emitter import Emitter
 from .events import CallFailed
@@ -14,10 +14,10 @@ CONTEXT_KEY = "_axonflow_context_id"
 
 class GovernedCall:
     __slots__ = ("emit", "stage", "policies", "context_id", "model", "messages", "simulated", "user_token",
-                 "defer_audit")
+                 "defer_audit", "provenance", "policy_version")
 
     def __init__(self, emit: Emitter, *, model: str, messages: Any, user_token: str,
-                 defer_audit: bool = False) -> None:
+                 defer_audit: bool = False, provenance: Optional[Dict[str, Any]] = None) -> None:
         self.emit = emit
         self.stage = "pre_check"
         self.policies: List[str] = []
@@ -30,12 +30,23 @@ class GovernedCall:
         # its own (completion/acompletion); False: the call ends with the audit recorded
         # (govern/agovern, whose result carries the audit id).
         self.defer_audit = defer_audit
+        self.provenance = provenance  # where the call came from (provenance.py), captured at its start
+        self.policy_version: Optional[str] = None  # the pre-check's `policy_bundle`
+
+    def provenance_record(self) -> Optional[Dict[str, Any]]:
+        """The provenance with the policy version that decided, for the audit's metadata."""
+        if self.provenance is None:
+            return None
+        if self.policy_version:
+            return {**self.provenance, "policy_version": self.policy_version}
+        return self.provenance
 
     def report_failure(self, exc: BaseException) -> None:
         emit = self.emit
         if emit.active:
             emit(CallFailed(emit.call_id, stage=self.stage, error_type=type(exc).__name__,
-                            message=str(exc)[:500], policies=tuple(self.policies), model=self.model))
+                            message=str(exc)[:500], policies=tuple(self.policies), model=self.model,
+                            provenance=self.provenance_record()))
 
 
 __all__ = ["GovernedCall", "GOVERNED_KEY", "CONTEXT_KEY"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional, Tuple, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class DecisionMade(_Event):
     requires_redaction: bool = False
     backend: str = ""  # the AxonFlow endpoint URL (no credentials)
     expires_at: Optional[str] = None  # when AxonFlow stops accepting the audit for this context
+    policy_version: Optional[str] = None  # the policy set that decided (the pre-check's `policy_bundle`)
+    # Where the call came from (core/provenance.py), on the first event of a call, for the journal.
+    provenance: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class GovernanceSkipped(_Event):
     stage: Literal["pre_check", "approval", "audit"]
     detail: str = ""
     fail_open: bool = True
+    provenance: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class CallFailed(_Event):
     message: str
     policies: Tuple[str, ...] = ()
     model: str = ""
+    provenance: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
 
 GovernanceEvent = Union[
