@@ -19,6 +19,7 @@ _LAZY = {
     "ApprovalTimeout": "axonflow_notebook.core.errors",
     "GovernedResult": "axonflow_notebook.core.result",
     "EmbeddedAgent": "axonflow_notebook.agent",
+    "audit_frame": "axonflow_notebook.evidence.frame",
 }
 
 __all__ = sorted(_LAZY) + ["load_ipython_extension", "unload_ipython_extension"]

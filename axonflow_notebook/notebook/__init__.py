@@ -27,15 +27,19 @@ def load_ipython_extension(ipython: Any) -> None:
     blank_line = EndCellAtBlankLine(ipython) if is_terminal(ipython) else None
     if blank_line is not None:
         blank_line.install()
-    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line))
+    from .evidence_hooks import install as install_evidence  # provenance of every call (issue 14)
+
+    evidence = install_evidence(ipython, magics)
+    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line, evidence))
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     state = getattr(ipython, _STATE_KEY, None)
     if state is None:
         return
-    magics, transformer, cleanup, blank_line = state
+    magics, transformer, cleanup, blank_line, evidence = state
     delattr(ipython, _STATE_KEY)
+    evidence()
     while transformer in ipython.input_transformers_post:
         ipython.input_transformers_post.remove(transformer)
     cleanups = ipython.input_transformer_manager.cleanup_transforms

@@ -33,6 +33,10 @@ _EXPORTS = {
     "compact_row": "summary",
     "call_summary": "summary",
     "handle_summary": "handle_view",
+    "report_view": "evidence_views",
+    "verification_view": "evidence_views",
+    "export_view": "evidence_views",
+    "FrameRich": "evidence_views",
 }
 
 __all__ = sorted(_EXPORTS)
