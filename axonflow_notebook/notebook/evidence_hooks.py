@@ -13,8 +13,8 @@ How each is obtained:
   VS Code's `__vsc_ipynb_file__`; else (nbclient, papermill, `jupyter execute`, which start the
   kernel in the notebook's directory and tell it nothing more) the one notebook in the kernel's
   working directory whose code cells hold the cells run so far, in order;
-- execution count: the shell's, at `pre_run_cell`; kernel ids: the kernel's session id and the
-  id in its connection file's name (`kernel-<id>.json`);
+- execution count: the cell's, at `pre_run_cell` (see `_count`); kernel ids: the kernel's session
+  id, and the id in its connection file's name (`kernel-<id>.json`, as jupyter_server names it);
 - terminal IPython: no notebook; the history session number instead.
 
 The cell is kept in a context variable set at `pre_run_cell`, so a `--background` call (a task
@@ -80,10 +80,19 @@ class KernelProvenance:
 
     # -- IPython event --------------------------------------------------------------------
     def pre_run_cell(self, info: Any) -> None:
-        cell = (getattr(info, "cell_id", None) or None, getattr(self.shell, "execution_count", None),
-                getattr(info, "raw_cell", "") or "")
+        cell = (getattr(info, "cell_id", None) or None, self._count(info), getattr(info, "raw_cell", "") or "")
         _CELL.set(cell)
         self._last = cell
+
+    def _count(self, info: Any) -> Optional[int]:
+        """This cell's execution count. IPython 9 adds one to `shell.execution_count` before
+        `pre_run_cell`, earlier versions after the cell; both store the cell in the history after
+        `pre_run_cell` (IPython/core/interactiveshell.py `run_cell_async`), so the count is the
+        history's length then (its entry 0 is a placeholder)."""
+        if not getattr(info, "store_history", True):
+            return None
+        history = getattr(getattr(self.shell, "history_manager", None), "input_hist_raw", None)
+        return len(history) if history is not None else getattr(self.shell, "execution_count", None)
 
     # -- the provider -------------------------------------------------------------------------
     def __call__(self) -> Dict[str, Any]:
