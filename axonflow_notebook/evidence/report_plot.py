@@ -43,7 +43,7 @@ def _short(text: Any, limit: int = _LABEL) -> str:
 
 
 def money(value: float) -> str:
-    return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    return f"${value:.6f}" if value < 0.01 else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
 
 
 def _empty(ax: Any, text: str) -> None:
@@ -59,6 +59,7 @@ def _timeline(ax: Any, data: ReportData) -> None:
         _empty(ax, "no calls in this period")
         return
     import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
 
     starts = [start for start, _ in data.bins]
     width = (1 / 24 if data.bin_label == "hour" else 1) * 0.85
@@ -72,6 +73,7 @@ def _timeline(ax: Any, data: ReportData) -> None:
             bar.set_gid(f"axonflow-outcome-{outcome}")
         bottom = [b + h for b, h in zip(bottom, heights)]
     ax.set_ylabel("calls")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M" if data.bin_label == "hour" else "%Y-%m-%d"))
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=8))
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
@@ -89,6 +91,9 @@ def _ranking(ax: Any, title: str, gid: str, items: Sequence[Tuple[str, float]], 
     bars = ax.barh(range(len(items)), values, color="#1565c0")
     ax.set_yticks(range(len(items)), labels)
     ax.set_xlabel(xlabel)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     top = max(values) or 1
     for bar, note in zip(bars, list(notes)[::-1] or [""] * len(items)):
         if note:
@@ -97,10 +102,11 @@ def _ranking(ax: Any, title: str, gid: str, items: Sequence[Tuple[str, float]], 
 
 
 def _usage(ax: Any, title: str, gid: str, usage: Dict[str, Usage]) -> None:
-    ranked = sorted(usage.items(), key=lambda item: (-item[1].tokens, -item[1].calls, item[0]))[:TOP]
+    used = [(name, u) for name, u in usage.items() if u.tokens or u.priced]  # calls that reached a model
+    ranked = sorted(used, key=lambda item: (-item[1].tokens, -item[1].calls, item[0]))[:TOP]
     notes = [money(u.cost) if u.priced else "cost unknown" for _, u in ranked]
     _ranking(ax, title, gid, [(name, u.tokens) for name, u in ranked], "tokens (bar); cost (label)", notes,
-             empty="no calls")
+             empty="no call reached a model")
 
 
 def _approvals(ax: Any, data: ReportData) -> None:
@@ -116,6 +122,9 @@ def _approvals(ax: Any, data: ReportData) -> None:
     ax.text(median, ax.get_ylim()[1] * 0.95, f" median {median:.0f} s", color="#b26a00", va="top", fontsize=8)
     ax.set_xlabel("seconds from request to decision")
     ax.set_ylabel("approvals")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _headline(data: ReportData) -> Tuple[str, str]:

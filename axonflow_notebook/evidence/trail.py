@@ -41,6 +41,7 @@ class TrailRow:
     cell_id: Optional[str] = None
     execution_count: Optional[int] = None
     kernel_session: Optional[str] = None
+    kernel_id: Optional[str] = None
     delivery: Optional[str] = None  # the journal's audit delivery state (local rows only)
     ungoverned: bool = False
     call_id: Optional[str] = None
@@ -106,7 +107,7 @@ def from_journal(row: Mapping[str, Any]) -> TrailRow:
         reviewer=row.get("reviewer"), review_comment=row.get("review_comment"), approval_seconds=waited,
         notebook=provenance.get("notebook"), script=provenance.get("script"), cell_id=provenance.get("cell_id"),
         execution_count=_int(provenance.get("execution_count")), kernel_session=provenance.get("kernel_session"),
-        delivery=row.get("delivery"), ungoverned=decision == "ungoverned",
+        kernel_id=provenance.get("kernel_id"), delivery=row.get("delivery"), ungoverned=decision == "ungoverned",
         call_id=row.get("call_id"), context_id=row.get("context_id"), audit_id=row.get("audit_id"), source="local",
     )
 
@@ -130,7 +131,7 @@ def from_audit(entry: AuditEntry, approval: Optional[Mapping[str, Any]] = None) 
         approval_seconds=approval.get("seconds"),
         notebook=provenance.get("notebook"), script=provenance.get("script"), cell_id=provenance.get("cell_id"),
         execution_count=_int(provenance.get("execution_count")), kernel_session=provenance.get("kernel_session"),
-        call_id=metadata.get("call_id"), context_id=entry.id or None, audit_id=entry.audit_id, source="server",
+        kernel_id=provenance.get("kernel_id"), call_id=metadata.get("call_id"), context_id=entry.id or None, audit_id=entry.audit_id, source="server",
     )
 
 
