@@ -104,10 +104,13 @@ class JournalChain:
         self.path = Path(journal_path)
         self.key = key
         self.key_id = ec.key_id(key) if key is not None else None
+        conn.execute("PRAGMA temp_store = MEMORY")  # the triggers' scratch table: no temp file I/O per append
         conn.executescript(SCHEMA)
         self.head_file = HeadFile(head_path(self.path))
         self.writer = ec.ChainWriter(key)
         self._schema_version: Optional[int] = None
+        self._names: Tuple[str, ...] = ()  # "rowid" and the columns of `calls`, as the triggers know them
+        self._written: Optional[HeadState] = None  # the head this process wrote last
         self._returning = sqlite3.sqlite_version_info >= (3, 35, 0)
         meta = conn.execute("SELECT chain_id, key_id FROM journal_chain_meta WHERE id = 1").fetchone()
         if meta is None:
@@ -156,6 +159,7 @@ class JournalChain:
             conn.execute("COMMIT")
             return cursor
         except BaseException:
+            self._written = None  # the next append checks the table and the head anew
             if before is not None:
                 self.writer.restore(before)
                 if conn.in_transaction:
@@ -182,6 +186,7 @@ class JournalChain:
         if version == self._schema_version:
             return
         columns = [row[1] for row in self.conn.execute(f"PRAGMA main.table_info({TABLE})")]
+        self._names = ("rowid", *columns)
         self.conn.execute("DROP TRIGGER IF EXISTS temp.journal_dirty_insert")
         self.conn.execute("DROP TRIGGER IF EXISTS temp.journal_dirty_update")
         for statement in _trigger_sql(columns):
@@ -194,9 +199,15 @@ class JournalChain:
         A head ahead of the table means records were cut off (or a writer died between writing
         the head and committing): the chain carries on after the gap, so it stays visible.
         """
+        recorded = self.head_file.read()
+        if recorded is not None and recorded is self._written:
+            # The head file is as this process left it: no other writer since (every append
+            # rewrites it under the write lock), so the chain ends where this process left it.
+            self._ensure_triggers(self.conn.execute("PRAGMA main.schema_version").fetchone()[0])
+            self.writer.restore((recorded.head, recorded.next_seq))
+            return
         version, tail_seq, tail_hash = self.conn.execute(_PROBE).fetchone()
         self._ensure_triggers(version)
-        recorded = self.head_file.read()
         tail_next = tail_seq + 1 if tail_seq is not None else 0
         if (recorded is not None and recorded.chain_id == self.chain_id and recorded.mac_ok(self.key)
                 and recorded.next_seq >= tail_next):
@@ -237,20 +248,25 @@ class JournalChain:
             self.conn.executemany(_INSERT, links)
 
     def _rows(self, call_ids: List[str]) -> Dict[str, Dict[str, Any]]:
+        if not self._names:
+            self._ensure_triggers(self.conn.execute(_PROBE).fetchone()[0])
+        names = self._names
+        cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples, named from the columns the triggers were built on
         out: Dict[str, Dict[str, Any]] = {}
         for i in range(0, len(call_ids), 500):
             chunk = call_ids[i:i + 500]
             where = "call_id = ?" if len(chunk) == 1 else f"call_id IN ({','.join('?' * len(chunk))})"
-            cursor = self.conn.execute(f"SELECT rowid, * FROM {TABLE} WHERE {where}", chunk)
-            names = [d[0] for d in cursor.description]
-            for values in cursor:
+            for values in cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE {where}", chunk):
                 row = dict(zip(names, values))
                 out[row["call_id"]] = row
         return out
 
     def _write_head(self) -> None:
         head, next_seq = self.writer.state()
-        self.head_file.write(HeadState(self.chain_id, next_seq, head, self.key_id).macced(self.key))
+        state = HeadState(self.chain_id, next_seq, head, self.key_id).macced(self.key)
+        self.head_file.write(state)
+        self._written = state
 
     # -- retention ---------------------------------------------------------------------------
     def prune(self, cutoff: float, *, reason: str = "retention") -> int:

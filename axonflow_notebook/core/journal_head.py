@@ -54,6 +54,20 @@ def head_mac(key: Optional[bytes], state: HeadState) -> Optional[str]:
     return hmac.digest(key, text, "sha256").hex()
 
 
+def _text(value: Optional[str]) -> str:
+    return "null" if value is None else '"' + value + '"'  # ids and hex digests: nothing to escape
+
+
+def encode(state: HeadState) -> bytes:
+    """The slot: the state as JSON (written without json.dumps: this is on every append)."""
+    for value in (state.chain_id, state.head, state.key_id or "", state.mac or ""):
+        if not all(c.isalnum() or c == "-" for c in value):
+            raise ValueError("a head field holds a character a head never has")
+    data = (f'{{"chain_id":{_text(state.chain_id)},"next_seq":{int(state.next_seq)},"head":{_text(state.head)},'
+            f'"key_id":{_text(state.key_id)},"mac":{_text(state.mac)}}}').encode("ascii")
+    return data.ljust(SLOT - 1) + b"\n"
+
+
 def head_path(journal: Path) -> Path:
     return Path(str(journal) + SUFFIX)
 
@@ -102,8 +116,7 @@ class HeadFile:
             return None
 
     def write(self, state: HeadState) -> None:
-        data = json.dumps(state.to_json(), separators=(",", ":")).encode("ascii")
-        slot = data.ljust(SLOT - 1) + b"\n"
+        slot = encode(state)
         os.pwrite(self._fd, slot, 0)
         self._last = (slot, state)
 
