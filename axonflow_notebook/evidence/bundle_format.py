@@ -57,7 +57,8 @@ def parquet(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> bytes:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ImportError("the bundle's Parquet file needs pyarrow: pip install 'axonflow-notebook[evidence]'") from None
+        raise ImportError("the bundle's Parquet file needs pyarrow: "
+                          "pip install 'axonflow-notebook[evidence]'") from None
     arrays, names = [], []
     for name in columns:
         values = [row.get(name) for row in rows]

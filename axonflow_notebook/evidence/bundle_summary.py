@@ -14,7 +14,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 from .trail import TrailRow
 
-_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|<>~$])")
+_SPECIAL = re.compile(r"([\\`*_\[\]|<>$])")  # what Markdown (or maths) would read in a table cell
 LIMIT = 200  # rows per table; the records files hold them all
 
 
@@ -36,7 +36,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], total: int) ->
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     if total > LIMIT:
-        lines.append(f"\n(the first {LIMIT} of {total}; {'records.jsonl'} holds every one)")
+        lines.append(f"\n(the first {LIMIT} of {total}; records.jsonl holds every one)")
     return lines
 
 

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     folder = Path(args.data_dir).expanduser() if args.data_dir else None
     journal = args.journal or (folder / "journal.sqlite3" if folder else None)
-    agent_db = next((p for p in (folder / "agent.sqlite3", folder / "agent.db") if p.exists()), None) if folder else None
+    stores = (folder / "agent.sqlite3", folder / "agent.db") if folder else ()
+    agent_db = next((p for p in stores if p.exists()), None)
     try:
         key = ec.load_key(path=args.key_file) if args.key_file else chain_key_from_env()
         kwargs = {"agent_db": agent_db} if folder else {}

@@ -31,7 +31,8 @@ def _pandas() -> Any:
     try:
         import pandas
     except ImportError:
-        raise ImportError("the audit trail as a DataFrame needs pandas: pip install 'axonflow-notebook[evidence]'") from None
+        raise ImportError("the audit trail as a DataFrame needs pandas: "
+                          "pip install 'axonflow-notebook[evidence]'") from None
     return pandas
 
 

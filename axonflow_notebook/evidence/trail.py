@@ -131,7 +131,8 @@ def from_audit(entry: AuditEntry, approval: Optional[Mapping[str, Any]] = None) 
         approval_seconds=approval.get("seconds"),
         notebook=provenance.get("notebook"), script=provenance.get("script"), cell_id=provenance.get("cell_id"),
         execution_count=_int(provenance.get("execution_count")), kernel_session=provenance.get("kernel_session"),
-        kernel_id=provenance.get("kernel_id"), call_id=metadata.get("call_id"), context_id=entry.id or None, audit_id=entry.audit_id, source="server",
+        kernel_id=provenance.get("kernel_id"), call_id=metadata.get("call_id"), context_id=entry.id or None,
+        audit_id=entry.audit_id, source="server",
     )
 
 

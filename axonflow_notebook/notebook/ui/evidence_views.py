@@ -93,7 +93,8 @@ def report_view(report: Any) -> Rich:
     markdown = "**AxonFlow governance report**\n\n" + md_rows(headline)
     plain = "AxonFlow governance report\n" + text_table(("", ""), headline)
     if rows:
-        markdown += f"\n\n**{len(data.ungoverned)} ran ungoverned (fail-open)**\n\n" + md_table(UNGOVERNED_HEADERS, rows)
+        markdown += (f"\n\n**{len(data.ungoverned)} ran ungoverned (fail-open)**\n\n"
+                     + md_table(UNGOVERNED_HEADERS, rows))
         plain += f"\n{len(data.ungoverned)} ran ungoverned (fail-open):\n" + text_table(UNGOVERNED_HEADERS, rows)
     for extra in data.notes:
         markdown += "\n\n" + md_rows([("note", extra)])
