@@ -23,6 +23,7 @@ _LAZY = {
     "BatchInterrupted": "axonflow_notebook.core.batch",
     "EmbeddedAgent": "axonflow_notebook.agent",
     "what_if": "axonflow_notebook.lab.replay",
+    "audit_frame": "axonflow_notebook.evidence.frame",
 }
 
 __all__ = sorted(_LAZY) + ["load_ipython_extension", "unload_ipython_extension"]

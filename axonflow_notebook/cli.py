@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 SUBCOMMANDS = {
     "agent": "axonflow_notebook.agent.command",
     "demo": "axonflow_notebook.demo",
+    "verify": "axonflow_notebook.evidence.verify_command",
+    "export": "axonflow_notebook.evidence.export_command",
 }
 
 

@@ -10,6 +10,7 @@ Importing this package is cheap: every public name loads on first use, and the s
 - ``PolicySet`` (and its ``Evaluation``): the set in force or a draft, evaluating prompts
   exactly as the pre-check does, with no agent (for ``what_if`` replays).
 - ``verify_agent_store(db_path, key=None)``: verify the hash chain of an agent's audit table.
+- ``policy_history(db_path)``: every policy set the agent put in force (for evidence bundles).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "PolicySet",
     "ensure_local_agent",
     "find_local_agent",
+    "policy_history",
     "stop_local_agent",
     "verify_agent_store",
 ]
@@ -34,6 +36,7 @@ _HOMES = {
     "Evaluation": "replay",
     "PolicySet": "replay",
     "verify_agent_store": "audit_verify",
+    "policy_history": "loaded_policy_sets",
     "LocalAgent": "local",
     "ensure_local_agent": "local",
     "find_local_agent": "local",
@@ -45,6 +48,7 @@ _ATTRS = {"verify_agent_store": "verify_store"}
 if TYPE_CHECKING:  # pragma: no cover
     from .audit_verify import verify_store as verify_agent_store
     from .local import LocalAgent, ensure_local_agent, find_local_agent, stop_local_agent
+    from .loaded_policy_sets import policy_history
     from .replay import Evaluation, PolicySet
     from .server import AgentConfigError, EmbeddedAgent
 

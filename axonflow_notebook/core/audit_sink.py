@@ -73,6 +73,9 @@ def audit_payload(call: GovernedCall, response: Any, *, latency_ms: float, error
         extra.update(call.request_context)
     if call.simulated:
         extra["simulated"] = True
+    provenance = call.provenance_record()
+    if provenance is not None:
+        extra["provenance"] = provenance  # which notebook, cell and policy version (provenance.py)
     return AuditPayload(
         call_id=call.emit.call_id, context_id=call.context_id, model=call.model,
         provider=provider or provider_of(call.model), response_summary=text_of(response)[:2000],

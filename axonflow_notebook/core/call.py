@@ -24,11 +24,11 @@ class CallPacing(Protocol):
 
 class GovernedCall:
     __slots__ = ("emit", "stage", "policies", "context_id", "model", "messages", "simulated", "user_token",
-                 "defer_audit", "request_context", "pacing")
+                 "defer_audit", "request_context", "pacing", "provenance", "policy_version")
 
     def __init__(self, emit: Emitter, *, model: str, messages: Any, user_token: str,
                  defer_audit: bool = False, request_context: Optional[Dict[str, Any]] = None,
-                 pacing: Optional[CallPacing] = None) -> None:
+                 pacing: Optional[CallPacing] = None, provenance: Optional[Dict[str, Any]] = None) -> None:
         self.emit = emit
         self.stage = "pre_check"
         self.policies: List[str] = []
@@ -45,12 +45,23 @@ class GovernedCall:
         # row's batch id and index, so reviewers and the trail can group a batch's rows).
         self.request_context = request_context
         self.pacing = pacing
+        self.provenance = provenance  # where the call came from (provenance.py), captured at its start
+        self.policy_version: Optional[str] = None  # the pre-check's `policy_bundle`
+
+    def provenance_record(self) -> Optional[Dict[str, Any]]:
+        """The provenance with the policy version that decided, for the audit's metadata."""
+        if self.provenance is None:
+            return None
+        if self.policy_version:
+            return {**self.provenance, "policy_version": self.policy_version}
+        return self.provenance
 
     def report_failure(self, exc: BaseException) -> None:
         emit = self.emit
         if emit.active:
             emit(CallFailed(emit.call_id, stage=self.stage, error_type=type(exc).__name__,
-                            message=str(exc)[:500], policies=tuple(self.policies), model=self.model))
+                            message=str(exc)[:500], policies=tuple(self.policies), model=self.model,
+                            provenance=self.provenance_record()))
 
 
 __all__ = ["GovernedCall", "CallPacing", "GOVERNED_KEY", "CONTEXT_KEY"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional, Tuple, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class DecisionMade(_Event):
     rate_limit: Optional[RateLimit] = None  # present when AxonFlow's answer carried one
     # The text the pre-check judged (its spans index into it): for the journal and explanations.
     query: str = field(default="", repr=False, compare=False)
+    policy_version: Optional[str] = None  # the policy set that decided (the pre-check's `policy_bundle`)
+    # Where the call came from (core/provenance.py), on the first event of a call, for the journal.
+    provenance: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class GovernanceSkipped(_Event):
     stage: Literal["pre_check", "approval", "audit"]
     detail: str = ""
     fail_open: bool = True
+    provenance: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ class CallFailed(_Event):
     message: str
     policies: Tuple[str, ...] = ()
     model: str = ""
+    provenance: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
 
 
 # -- batches (core/batch/): one family, so a notebook, a terminal and a script draw from one source.

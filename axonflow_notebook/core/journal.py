@@ -19,7 +19,7 @@ import logging
 import threading
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .audit import AuditOutcome, AuditPayload, AuditSink
 from .events import GovernanceEvent
@@ -47,9 +47,10 @@ class Journal(JournalStore):
         poll_seconds: float = 0.25,
         flush_at_exit_seconds: float = 5.0,
         verify_timeout_seconds: float = 5.0,
+        **chain: Any,  # chain_key, retention_days (journal_store.py)
     ) -> None:
         super().__init__(path, context_ttl_seconds=context_ttl_seconds, retry_base_seconds=retry_base_seconds,
-                         retry_max_seconds=retry_max_seconds)
+                         retry_max_seconds=retry_max_seconds, **chain)
         self.flush_at_exit_seconds = flush_at_exit_seconds
         self.verify_timeout_seconds = verify_timeout_seconds
         self.recorder = JournalRecorder(self)
@@ -163,13 +164,17 @@ _default: Optional[Journal] = None
 _default_lock = threading.Lock()
 
 
-def default_journal(path: Optional[JournalPath] = None) -> Journal:
-    """The process's journal at `path` (default: the user data dir), opened once."""
+def default_journal(path: Optional[JournalPath] = None, *, retention_days: Optional[float] = None) -> Journal:
+    """The process's journal at `path` (default: the user data dir), opened once.
+
+    `retention_days` (None: AXONFLOW_JOURNAL_RETENTION_DAYS, else 183) applies from now on."""
     global _default
     with _default_lock:
         wanted = Path(path) if path is not None else default_journal_path()
         if _default is None or _default.closed or _default.path != wanted:
-            _default = Journal(wanted)
+            _default = Journal(wanted, retention_days=retention_days)
+        elif retention_days is not None:
+            _default.retention_days = retention_days
         return _default
 
 

@@ -58,6 +58,10 @@ class JournalDelivery:
         self._wake = asyncio.Event()
         while not self._stopping:
             try:
+                self.store.prune_if_due()  # retention (journal_store.py), off every call's path
+            except Exception:
+                _log.warning("audit journal: pruning failed", exc_info=True)
+            try:
                 if self.store.has_undelivered():
                     await self.drain()
             except Exception:

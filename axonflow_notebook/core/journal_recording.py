@@ -12,6 +12,7 @@ import logging
 
 from .events import (
     ApprovalDecided,
+    ApprovalRequested,
     CallFailed,
     CompletionFinished,
     DecisionMade,
@@ -21,6 +22,19 @@ from .events import (
 from .journal_store import PROMPT_PREVIEW_CHARS, JournalStore
 
 _log = logging.getLogger("axonflow_notebook.core")
+
+
+def _provenance(event: GovernanceEvent) -> "str | None":
+    """The call's provenance (core/provenance.py) as JSON, from the event that carries it."""
+    value = getattr(event, "provenance", None)
+    return json.dumps(value, default=str, sort_keys=True) if value else None
+
+
+def _epoch(text: "str | None", default: float) -> float:
+    from .sdk_records import when
+
+    parsed = when(text) if text else None
+    return parsed.timestamp() if parsed is not None else default
 
 
 class JournalRecorder:
@@ -59,14 +73,19 @@ class JournalRecorder:
             self.store.upsert(cid, endpoint, at, decision=event.status, policies=json.dumps(list(event.policies)),
                          block_reason=event.block_reason, context_id=event.context_id,
                          expires_at=self._expiry(event) if event.context_id else None,
-                         prompt=kept if query else None, prompt_chars=len(query) if query else None)
+                         prompt=kept if query else None, prompt_chars=len(query) if query else None,
+                         policy_version=event.policy_version, provenance=_provenance(event))
         elif isinstance(event, GovernanceSkipped) and event.stage == "pre_check":
             # (an audit-stage skip is settled by the sink)
             mode = "ungoverned (fail-open)" if fail_open else "refused (fail-closed)"
             self.store.upsert(cid, endpoint, at, decision=mode.split()[0], delivery="not_applicable",
-                         reason=f"{mode}: AxonFlow {event.reason}")
+                         reason=f"{mode}: AxonFlow {event.reason}", provenance=_provenance(event))
+        elif isinstance(event, ApprovalRequested):
+            self.store.upsert(cid, endpoint, at, approval_request_id=event.request_id, approval_requested_at=at)
         elif isinstance(event, ApprovalDecided):
-            self.store.upsert(cid, endpoint, at, decision=f"needs_approval: {event.status}")
+            self.store.upsert(cid, endpoint, at, decision=f"needs_approval: {event.status}",
+                         reviewer=event.reviewer, review_comment=event.comment,
+                         approval_decided_at=_epoch(event.decided_at, at))
         elif isinstance(event, CompletionFinished):
             self.store.upsert(cid, endpoint, at, model=event.model, provider=event.provider,
                          prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens,
@@ -77,9 +96,10 @@ class JournalRecorder:
             policies = json.dumps(list(event.policies))
             self.store.execute(
                 "INSERT INTO calls (call_id, created_at, endpoint, error, decision, delivery, reason, policies, "
-                "model) VALUES (?, ?, ?, ?, CASE WHEN ? THEN 'refused' END, 'not_applicable', "
-                "CASE WHEN ? THEN 'refused before the LLM call; no AxonFlow context' END, ?, NULLIF(?, '')) "
+                "model, provenance) VALUES (?, ?, ?, ?, CASE WHEN ? THEN 'refused' END, 'not_applicable', "
+                "CASE WHEN ? THEN 'refused before the LLM call; no AxonFlow context' END, ?, NULLIF(?, ''), ?) "
                 "ON CONFLICT(call_id) DO UPDATE SET error = excluded.error, "
+                "provenance = COALESCE(provenance, excluded.provenance), "
                 "model = COALESCE(model, excluded.model), "
                 "decision = CASE WHEN ? AND decision IS NULL THEN 'refused' ELSE decision END, "
                 "delivery = CASE WHEN ? THEN 'not_applicable' ELSE COALESCE(delivery, 'not_applicable') END, "
@@ -88,7 +108,7 @@ class JournalRecorder:
                 "ELSE 'stopped before the LLM call; AxonFlow holds the pre-check decision' END, "
                 "policies = COALESCE(policies, excluded.policies)",
                 (cid, at, endpoint, error, before_llm, before_llm, policies, getattr(event, "model", ""),
-                 before_llm, before_llm, before_llm))
+                 _provenance(event), before_llm, before_llm, before_llm))
 
 
 __all__ = ["JournalRecorder"]

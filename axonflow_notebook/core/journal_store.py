@@ -21,10 +21,15 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from .audit import AuditOutcome, AuditPayload
+from .journal_chain import JournalChain, chain_key_from_env
+from .journal_columns import EVIDENCE_COLUMNS, add_missing_columns
 from .private_files import private_directory, private_file
 
 CONTEXT_TTL_SECONDS = 300.0  # AxonFlow expires a pre-check context 5 min after it is issued
 STALE_CLAIM_SECONDS = 120.0  # a `sending` claim older than this died with its process
+RETENTION_DAYS = 183.0  # AxonFlow keeps audit records six months
+PRUNE_EVERY_SECONDS = 6 * 3600.0
+_UNSET: Any = object()
 
 JournalPath = Union[str, "os.PathLike[str]"]
 
@@ -82,9 +87,24 @@ def delivery_text(row: Dict[str, Any]) -> str:
     return state
 
 
+def retention_days_from_env(environ: Optional[Dict[str, str]] = None) -> float:
+    """`AXONFLOW_JOURNAL_RETENTION_DAYS` (0 keeps everything), else 183."""
+    raw = (os.environ if environ is None else environ).get("AXONFLOW_JOURNAL_RETENTION_DAYS", "").strip()
+    if not raw:
+        return RETENTION_DAYS
+    try:
+        days = float(raw)
+    except ValueError:
+        raise ValueError(f"AXONFLOW_JOURNAL_RETENTION_DAYS must be a number of days, got {raw!r}") from None
+    if not days >= 0:
+        raise ValueError(f"AXONFLOW_JOURNAL_RETENTION_DAYS must be 0 or more, got {raw!r}")
+    return days
+
+
 class JournalStore:
     def __init__(self, path: Optional[JournalPath] = None, *, context_ttl_seconds: float = CONTEXT_TTL_SECONDS,
-                 retry_base_seconds: float = 0.5, retry_max_seconds: float = 30.0) -> None:
+                 retry_base_seconds: float = 0.5, retry_max_seconds: float = 30.0,
+                 chain_key: Any = _UNSET, retention_days: Optional[float] = None) -> None:
         default = default_journal_path()
         self.path = Path(path) if path is not None else default
         private_directory(self.path.parent, tighten=self.path == default)
@@ -99,26 +119,26 @@ class JournalStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
-        self._add_columns()
+        add_missing_columns(self._conn, (*_ADDED_COLUMNS, *EVIDENCE_COLUMNS))
+        # Every change is chained (journal_chain.py); the key from AXONFLOW_CHAIN_KEY(_FILE).
+        try:
+            self.chain = JournalChain(self._conn, self.path, chain_key_from_env() if chain_key is _UNSET else chain_key)
+        except BaseException:
+            self._conn.close()
+            raise
+        self.retention_days = retention_days_from_env() if retention_days is None else retention_days
+        self._pruned_at = 0.0
         self._closed = False
         self.release_stale_claims()
-
-    def _add_columns(self) -> None:
-        present = {row[1] for row in self._conn.execute("PRAGMA table_info(calls)")}
-        for name, kind in _ADDED_COLUMNS:
-            if name not in present:
-                try:
-                    self._conn.execute(f"ALTER TABLE calls ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError:  # another process added it first
-                    pass
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     def execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        """Run a statement that changes `calls`, chained with what it changed (journal_chain.py)."""
         with self._lock:
-            return self._conn.execute(sql, params)
+            return self.chain.mutate(sql, params)
 
     def fetch(self, sql: str, params: tuple = ()) -> List[sqlite3.Row]:
         with self._lock:
@@ -224,11 +244,27 @@ class JournalStore:
             f"AND payload IS NOT NULL AND endpoint IN ({marks}){due} ORDER BY rowid", params)
         return [dict(row) for row in rows]
 
+    def prune(self, now: Optional[float] = None) -> int:
+        """Drop the calls older than the retention period (a checkpoint keeps the rest verifiable)."""
+        if not self.retention_days:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention_days * 86400.0
+        with self._lock:
+            self._pruned_at = time.time()
+            return self.chain.prune(cutoff)
+
+    def prune_if_due(self) -> int:
+        """`prune` at most every six hours (the delivery task calls this on every pass)."""
+        if time.time() - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return 0
+        return self.prune()
+
     def close_store(self) -> None:
         with self._lock:
             self._closed = True
+            self.chain.close()
             self._conn.close()
 
 
 __all__ = ["JournalStore", "JournalPath", "default_journal_path", "delivery_text", "CONTEXT_TTL_SECONDS",
-           "STALE_CLAIM_SECONDS", "PROMPT_PREVIEW_CHARS"]
+           "STALE_CLAIM_SECONDS", "PROMPT_PREVIEW_CHARS", "RETENTION_DAYS", "retention_days_from_env"]

@@ -38,11 +38,13 @@ from .events import CompletionFinished, DecisionMade, GovernanceSkipped, RateLim
 from .guard import GovernanceUnavailable, PlatformRejected, guarded
 from .llm import ensure_litellm, litellm_module, settle_logging_worker, start_litellm_import
 from .pending import PendingDeliveries
+from .provenance import capture as capture_provenance
 from .providers import cost_of, provider_of, text_of, usage_of
 from .query import extract_query, redact_messages
 from .runtime import get_runtime
 from .sdk_protocol import AxonFlowClient
 from .streaming import GovernedStream
+from .user_label import user_label
 
 _log = logging.getLogger("axonflow_notebook.core")
 
@@ -70,9 +72,11 @@ class Governor:
     def _new_call(self, kwargs: Dict[str, Any], user_token: Optional[str], emit: Emitter, *,
                   defer_audit: bool, request_context: Optional[Dict[str, Any]] = None,
                   pacing: Optional[CallPacing] = None) -> GovernedCall:
+        token = user_token or self.config.default_user_token
+        provenance = capture_provenance(client_id=self.config.client_id, user=user_label(token))
         return GovernedCall(emit, model=str(kwargs.get("model", "unknown")), messages=kwargs.get("messages") or [],
-                            user_token=user_token or self.config.default_user_token, defer_audit=defer_audit,
-                            request_context=request_context, pacing=pacing)
+                            user_token=token, defer_audit=defer_audit, request_context=request_context,
+                            pacing=pacing, provenance=provenance)
 
     # ----- the async API ----------------------------------------------------
 
@@ -171,7 +175,7 @@ class Governor:
             fail_open = config.fail_open or not enforcing
             if emit.active:
                 emit(GovernanceSkipped(emit.call_id, reason=exc.reason, stage="pre_check",  # type: ignore[arg-type]
-                                       detail=exc.detail, fail_open=fail_open))
+                                       detail=exc.detail, fail_open=fail_open, provenance=call.provenance))
             if fail_open:
                 _log.warning("AxonFlow pre-check skipped (%s); proceeding ungoverned%s", exc.reason,
                              " (fail_open)" if enforcing else " (audit-only mode)")
@@ -182,6 +186,8 @@ class Governor:
 
         call.policies = list(verdict.policies or [])
         call.context_id = verdict.context_id
+        bundle = getattr(verdict, "policy_bundle", None)
+        call.policy_version = bundle if isinstance(bundle, str) and bundle else None
         if emit.active:
             needs_approval = not verdict.approved and verdict.block_reason == APPROVAL_SENTINEL
             emit(DecisionMade(
@@ -196,6 +202,8 @@ class Governor:
                 expires_at=getattr(verdict, "expires_at", None),
                 query=query,
                 rate_limit=_rate_limit(verdict),
+                policy_version=call.policy_version,
+                provenance=call.provenance_record(),
             ))
             if capture is not None:
                 report_budget(emit, capture, verdict)

@@ -73,6 +73,7 @@ class AuditEntry:
     user: str
     audit_id: Optional[str]
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    policy_version: Optional[str] = None  # the policy set that decided (policy_details.policy_version)
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,7 @@ def audit_entry(entry: Any) -> AuditEntry:
         user=str(field(entry, "user_email") or field(entry, "user", "")),
         audit_id=field(entry, "audit_id"),
         metadata=metadata,
+        policy_version=details.get("policy_version") if isinstance(details.get("policy_version"), str) else None,
     )
 
 

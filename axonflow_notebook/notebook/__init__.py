@@ -33,7 +33,10 @@ def load_ipython_extension(ipython: Any) -> None:
         blank_line.install()
     register_formatters(ipython)  # how the policy lab's records display (by name: nothing imported)
     uninstall_frames = install_frames(magics)  # df.governed, once pandas is imported
-    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line, uninstall_frames))
+    from .evidence_hooks import install as install_evidence  # provenance of every call (issue 14)
+
+    evidence = install_evidence(ipython, magics)
+    setattr(ipython, _STATE_KEY, (magics, transformer, keep_question_marks, blank_line, uninstall_frames, evidence))
     # What the core logs (a skipped pre-check, an audit not recorded) the card already says; with
     # no logging configured, Python would print it again as red stderr under the card. A library's
     # NullHandler: https://docs.python.org/3/howto/logging.html#configuring-logging-for-a-library
@@ -46,9 +49,10 @@ def unload_ipython_extension(ipython: Any) -> None:
     state = getattr(ipython, _STATE_KEY, None)
     if state is None:
         return
-    magics, transformer, cleanup, blank_line, uninstall_frames = state
+    magics, transformer, cleanup, blank_line, uninstall_frames, evidence = state
     delattr(ipython, _STATE_KEY)
     uninstall_frames()
+    evidence()
     while transformer in ipython.input_transformers_post:
         ipython.input_transformers_post.remove(transformer)
     cleanups = ipython.input_transformer_manager.cleanup_transforms

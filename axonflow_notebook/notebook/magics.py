@@ -29,7 +29,7 @@ from .transformers import is_terminal
 _BACKEND_TRAITS = ("endpoint", "client_id", "client_secret", "policies", "data_dir", "fail_open",
                    "call_timeout_seconds", "approval_max_wait_seconds",
                    "approval_poll_interval_seconds", "reviewer_id", "reviewer_email",
-                   "reviewer_secret", "journal_prompts")
+                   "reviewer_secret", "journal_prompts", "journal_retention_days")
 
 
 @magics_class

@@ -108,6 +108,18 @@ class GovernedSettings(Configurable):
     ).tag(config=True)
     reviewer_email = Unicode(help="Reviewer e-mail recorded with decisions.").tag(config=True)
     reviewer_secret = SecretTrait(help="Reviewer credential. Never displayed.").tag(config=True)
+    journal_retention_days = Float(
+        None, allow_none=True,
+        help="Days the local audit journal keeps calls; older ones are pruned with a checkpoint, so "
+             "the rest still verifies (env AXONFLOW_JOURNAL_RETENTION_DAYS, else 183; 0 keeps all).",
+    ).tag(config=True)
+
+    @validate("journal_retention_days")
+    def _retention(self, proposal: Any) -> Optional[float]:
+        value = proposal["value"]
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise TraitError(f"GovernedMagics.journal_retention_days must be 0 or more days, got {value!r}")
+        return value
 
     @validate(*TIMINGS)
     def _positive_finite(self, proposal: Any) -> Optional[float]:
@@ -142,7 +154,7 @@ class GovernedSettings(Configurable):
 
         return BackendSettings(self.core_overrides(), self.effective_policies(),
                                self.effective_data_dir(), Reviewer(self.reviewer_id, self.reviewer_email),
-                               self.reviewer_secret)
+                               self.reviewer_secret, journal_retention_days=self.journal_retention_days)
 
     def public_config(self) -> dict:
         """The notebook's own settings, secrets masked (for `%axonflow status`)."""

@@ -16,6 +16,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser, arg_split
 
 from .args import parse_filters
+from .evidence_commands import EVIDENCE, audit_frame_of, journal_frame_of, with_frame
 
 Argument = Tuple[tuple, dict]
 
@@ -165,7 +166,8 @@ def audit(magics: Any, args: Any) -> Any:
         journal = magics.runtime.journal()
         if journal is None:
             raise UsageError("the local audit journal is off (AXONFLOW_JOURNAL=off)")
-        return journal_table(journal.records(limit=args.limit), str(journal.path))
+        rows = journal.records(limit=args.limit)
+        return with_frame(journal_table(rows, str(journal.path)), journal_frame_of(rows))
     from .ui import audit_trail
 
     filters = parse_filters(args.filter)
@@ -174,7 +176,7 @@ def audit(magics: Any, args: Any) -> Any:
         page = resolve(backend.console.search_audit(limit=args.limit, **filters))
     except (TypeError, ValueError) as exc:  # pydantic names the bad filter
         raise UsageError(f"%axonflow audit: bad --filter: {exc}".splitlines()[0]) from None
-    return audit_trail(page, magics.runtime.session.results)
+    return with_frame(audit_trail(page, magics.runtime.session.results), audit_frame_of(page))
 
 
 @subcommand("queue", "pending approval requests of every client, to approve or reject")
@@ -340,3 +342,7 @@ def explain(magics: Any, args: Any) -> Any:
     from .lab_commands import run_explain
 
     return run_explain(magics, args.decision_id)
+
+
+for _name, _summary, _run, _arguments in EVIDENCE:  # report, verify, export (evidence_commands.py)
+    subcommand(_name, _summary, *_arguments)(_run)

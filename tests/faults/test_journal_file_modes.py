@@ -49,9 +49,9 @@ def _modes(umask: str, *args: str, env=None) -> dict:
 @pytest.mark.parametrize("umask", ["022", "000"])
 def test_journal_files_and_new_directories_are_private(tmp_path, umask):
     modes = _modes(umask, str(tmp_path / "made" / "by" / "core" / "journal.sqlite3"), str(tmp_path))
-    files = {name: mode for name, mode in modes.items() if name.endswith(("sqlite3", "-wal", "-shm"))}
+    files = {name: mode for name, mode in modes.items() if name.endswith(("sqlite3", "-wal", "-shm", ".head"))}
     assert set(files) >= {"made/by/core/journal.sqlite3", "made/by/core/journal.sqlite3-wal",
-                          "made/by/core/journal.sqlite3-shm"}, modes
+                          "made/by/core/journal.sqlite3-shm", "made/by/core/journal.sqlite3.head"}, modes
     assert set(files.values()) == {"0o600"}, modes
     directories = {name: mode for name, mode in modes.items() if name not in files}
     assert directories == {"made": "0o700", "made/by": "0o700", "made/by/core": "0o700"}
@@ -64,6 +64,7 @@ def test_default_data_directory_is_private(tmp_path, umask):
     assert modes.get("xdg/axonflow-notebook") == "0o700", modes
     assert modes.get("xdg/axonflow-notebook/journal.sqlite3") == "0o600", modes
     assert modes.get("xdg/axonflow-notebook/journal.sqlite3-wal") == "0o600", modes
+    assert modes.get("xdg/axonflow-notebook/journal.sqlite3.head") == "0o600", modes  # the chain's head
 
 
 def test_an_existing_readable_journal_is_made_private(tmp_path):
@@ -87,7 +88,8 @@ def test_an_existing_readable_journal_is_made_private(tmp_path):
     try:
         journal.count()
         assert {item.name: stat.S_IMODE(item.stat().st_mode) for item in tmp_path.iterdir()} == {
-            "journal.sqlite3": 0o600, "journal.sqlite3-wal": 0o600, "journal.sqlite3-shm": 0o600}
+            "journal.sqlite3": 0o600, "journal.sqlite3-wal": 0o600, "journal.sqlite3-shm": 0o600,
+            "journal.sqlite3.head": 0o600}
     finally:
         journal.close()
         earlier.close()

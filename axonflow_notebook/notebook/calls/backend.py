@@ -34,6 +34,7 @@ class BackendSettings:
     data_dir: str = ""
     reviewer: Reviewer = Reviewer()
     reviewer_secret: Optional[Any] = field(default=None, repr=False)  # a pydantic SecretStr
+    journal_retention_days: Optional[float] = None  # None: AXONFLOW_JOURNAL_RETENTION_DAYS, else 183
 
     CONNECTION = ("endpoint", "client_id", "client_secret")
 

@@ -39,6 +39,8 @@ class NotebookRuntime:
     def __init__(self, settings: BackendSettings, say: Callable[[str], None] = print) -> None:
         self.backends = BackendHolder(settings, say)
         self.session = KernelResults()
+        self._say = say
+        self._journal_refused: Optional[str] = None
 
     def backend(self) -> Backend:
         backend = self.backends.get()
@@ -81,7 +83,15 @@ class NotebookRuntime:
             return None
         from ...core.journal import default_journal
 
-        return default_journal(Path(self.backends.settings.data_dir).expanduser() / "journal.sqlite3")
+        settings = self.backends.settings
+        try:
+            return default_journal(Path(settings.data_dir).expanduser() / "journal.sqlite3",
+                                   retention_days=settings.journal_retention_days)
+        except ValueError as exc:  # the journal's chain key is not the one configured (journal_chain.py)
+            if self._journal_refused != str(exc):
+                self._journal_refused = str(exc)
+                self._say(f"AxonFlow: the local audit journal is not recording: {exc}")
+            return None
 
     def close(self) -> None:
         self.backends.close()

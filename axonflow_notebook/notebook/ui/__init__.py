@@ -48,6 +48,10 @@ _EXPORTS = {
     "BatchView": "batch_view",
     "BatchTerminal": "batch_terminal",
     "batch_summary": "batch_summary",
+    "report_view": "evidence_views",
+    "verification_view": "evidence_views",
+    "export_view": "evidence_views",
+    "FrameRich": "evidence_views",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,247 @@
+"""Verify a journal file: its hash chain, every row against the chain, the chain against its head.
+
+Three checks, and the answer names the first broken record (by its place in the chain):
+
+1. the chain itself (`evidence_chain.verify`): each record's hash, its link to the record before
+   it, its `seq`; a checkpoint anchors what retention kept. When the chain is broken, that break
+   is the answer (the rows cannot be checked against a broken chain);
+2. the head file (`<journal>.head`, core/journal_head.py): the chain must end at the recorded head
+   after the recorded number of records, or its tail was cut (or records were added after it);
+   keyed, the head carries the key's MAC, so it cannot be rewritten to match either;
+3. the rows: each call's records, folded in order, must give its row exactly, every column (so
+   an edited, deleted, added or moved row shows, and so do columns added by any module).
+
+The journal is read inside one transaction holding SQLite's write lock (released before any
+hashing), so a kernel appending meanwhile is never half-seen. Read-only files are read as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import evidence_chain as ec
+from ..core.journal_chain import CALL
+from ..core.journal_head import HeadFileError, HeadState, head_path, read_head
+
+_SHOWN = 40  # characters of a value shown in a finding
+
+
+@dataclass(frozen=True)
+class JournalVerification:
+    """The answer for one journal: `str()` is "intact: N records, head H" or the first break."""
+
+    path: str
+    result: ec.Verification
+    calls: int = 0
+    call_id: Optional[str] = None  # the call the first broken record concerns
+    notes: Tuple[str, ...] = field(default=())
+
+    @property
+    def intact(self) -> bool:
+        return self.result.intact
+
+    def __bool__(self) -> bool:
+        return self.result.intact
+
+    def __str__(self) -> str:
+        text = str(self.result)
+        return text + "".join(f" ({note})" for note in self.notes)
+
+    def to_json(self) -> dict:
+        return {**self.result.to_json(), "path": self.path, "calls": self.calls, "call_id": self.call_id,
+                "notes": list(self.notes), "summary": str(self)}
+
+
+@dataclass
+class _Snapshot:
+    meta: Optional[Tuple[str, Optional[str]]]
+    chain: List[tuple]
+    columns: List[str]
+    rows: List[tuple]
+    head: Optional[HeadState]
+    head_problem: Optional[str]
+
+
+def _connect(path: str) -> Tuple[sqlite3.Connection, bool]:
+    """A connection that can take the write lock when the file allows it (never writes)."""
+    if os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+        return sqlite3.connect(path, timeout=10.0, isolation_level=None), True
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, isolation_level=None), False
+
+
+def _snapshot(path: str) -> _Snapshot:
+    conn, writable = _connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "calls" not in tables:
+                raise ValueError(f"{path} is not an axonflow-notebook journal (no calls table)")
+            meta = None
+            chain: List[tuple] = []
+            if {"journal_chain", "journal_chain_meta"} <= tables:
+                meta = conn.execute("SELECT chain_id, key_id FROM journal_chain_meta WHERE id = 1").fetchone()
+                chain = conn.execute("SELECT seq, hash, body FROM journal_chain ORDER BY seq").fetchall()
+            cursor = conn.execute("SELECT rowid, * FROM calls")
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            head, problem = None, None
+            try:
+                head = read_head(head_path(Path(path)))
+            except HeadFileError as exc:
+                problem = str(exc)
+        finally:
+            conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    return _Snapshot(meta, chain, columns, rows, head, problem)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 1] + "…"
+
+
+class _Fold:
+    """Each call's records folded into the row they describe, and where each came from."""
+
+    def __init__(self) -> None:
+        self.state: Dict[str, Dict[str, Any]] = {}
+        self.rowid: Dict[str, Any] = {}
+        self.positions: Dict[str, List[int]] = {}
+
+    def add(self, position: int, record: dict) -> None:
+        call_id = record.get("call_id")
+        values = record.get("set")
+        if not isinstance(call_id, str) or not isinstance(values, dict):
+            return
+        self.positions.setdefault(call_id, []).append(position)
+        if record.get("op") == "insert":
+            self.state[call_id] = dict(values)
+            self.rowid[call_id] = record.get("rowid")
+        else:
+            self.state.setdefault(call_id, {}).update(values)
+
+
+def _row_breaks(fold: _Fold, records: List[Optional[dict]], columns: List[str], rows: List[tuple],
+                count: int) -> List[Tuple[ec.Break, str]]:
+    """Every disagreement between the rows and the folded chain, with the call it concerns."""
+    found: List[Tuple[ec.Break, str]] = []
+
+    def seq_at(position: int) -> Optional[int]:
+        record = records[position]
+        return record.get("seq") if record else None
+
+    def last_setting(call_id: str, column: str) -> int:
+        for position in reversed(fold.positions[call_id]):
+            record = records[position]
+            if record and column in (record.get("set") or {}):
+                return position
+        return fold.positions[call_id][0]
+
+    at_id = columns.index("call_id")
+    by_id = {row[at_id]: row for row in rows}
+    for call_id, expected in fold.state.items():
+        first = fold.positions[call_id][0]
+        row = by_id.pop(call_id, None)
+        if row is None:
+            found.append((ec.Break("deleted", first, seq_at(first), f"call {call_id}: its row is missing"), call_id))
+            continue
+        values = dict(zip(columns, row))
+        stands = values.pop("rowid")
+        chained = fold.rowid.get(call_id)
+        if chained is not None and stands != chained:
+            found.append((ec.Break("reordered", first, seq_at(first),
+                                   f"call {call_id} stands at row {stands} of the journal, chained at row {chained}"),
+                          call_id))
+            continue
+        for column in list(values) + [c for c in expected if c not in values]:
+            have, want = values.get(column), expected.get(column)
+            if not _same(have, want):
+                at = last_setting(call_id, column)
+                found.append((ec.Break("edited", at, seq_at(at),
+                                       f"call {call_id}: {column} is {_shown(have)} in the journal but "
+                                       f"{_shown(want)} in its chained record"), call_id))
+                break
+    for call_id in by_id:
+        found.append((ec.Break("inserted", count, None, f"call {call_id}: a row that no chained record describes"),
+                      str(call_id)))
+    return found
+
+
+def verify_journal(path: "str | os.PathLike[str]", key: Optional[bytes] = None) -> JournalVerification:
+    """Verify the journal at `path` (read only), with its chain key if it has one."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"{name}: no such journal")
+    snap = _snapshot(name)
+    keyed = key is not None
+    if snap.meta is None:
+        broken = ec.Break("deleted", 0, 0, "this journal has no chain (written before chaining, or removed)")
+        return JournalVerification(name, ec.Verification(False, 0, None, None, keyed, broken), len(snap.rows))
+    chain_id, key_id = snap.meta
+    items: List[ec.Sealed] = []
+    records: List[Optional[dict]] = []
+    for seq, stored_hash, body in snap.chain:
+        try:
+            record = json.loads(body)
+        except (TypeError, ValueError):
+            record = None
+        if not isinstance(record, dict):
+            record = None
+        kind = record.get("kind") if record else ""
+        items.append(ec.Sealed(record.get("seq", seq) if record else seq,
+                               record.get("prev_hash", "") if record else "", str(stored_hash),
+                               str(body).encode("utf-8"), kind if isinstance(kind, str) else ""))
+        records.append(record)
+    notes: List[str] = []
+    head = snap.head
+    head_break: Optional[ec.Break] = None
+    if snap.head_problem is not None:
+        head_break = ec.Break("edited", len(items), None, f"the head file {head_path(Path(name))}: {snap.head_problem}")
+        head = None
+    elif head is None:
+        notes.append(f"no head file {head_path(Path(name)).name}: a cut tail would not show")
+    elif head.chain_id != chain_id:
+        head_break = ec.Break("edited", len(items), None, "the head file belongs to another journal")
+        head = None
+    elif keyed and key_id == ec.key_id(key) and not head.mac_ok(key):
+        head_break = ec.Break("edited", len(items), None, "the head file does not carry its key's MAC")
+        head = None
+    result = ec.verify(items, key, expected_head=head.head if head else None,
+                       expected_next_seq=head.next_seq if head else None, expected_key_id=key_id)
+    fold = _Fold()
+    for position, record in enumerate(records):
+        if record is not None and record.get("kind") == CALL:
+            fold.add(position, record)
+    calls = len(snap.rows)
+    if not result.intact:  # the chain itself is broken: the rows cannot be checked against it
+        broken = result.broken
+        record = records[broken.position] if broken is not None and broken.position < len(records) else None
+        call_id = record.get("call_id") if record and broken.kind not in ("truncated", "wrong_key") else None
+        return JournalVerification(name, result, calls, call_id, tuple(notes))
+    candidates: List[Tuple[ec.Break, Optional[str]]] = _row_breaks(fold, records, snap.columns, snap.rows, len(items))
+    if head_break is not None:
+        candidates.append((head_break, None))
+    if not candidates:
+        return JournalVerification(name, result, calls, None, tuple(notes))
+    broken, call_id = min(candidates, key=lambda item: item[0].position)  # the first in chain order
+    answer = ec.Verification(False, broken.position, result.head, result.first_seq, keyed, broken, result.checkpoints)
+    return JournalVerification(name, answer, calls, call_id, tuple(notes))
+
+
+__all__ = ["JournalVerification", "verify_journal"]
