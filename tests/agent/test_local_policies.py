@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import asdict
 
 import httpx
@@ -190,6 +191,10 @@ def test_reload_while_pre_checks_run_concurrently(agent, http):
             response = _put(http, text)
             assert response.status_code == 200, response.text
             versions.add(response.json()["data"]["version"])
+            # A few answers under each set, however slow the machine (not a fixed time's worth).
+            target, deadline = len(answers) + 3, time.monotonic() + 10
+            while len(answers) < target and time.monotonic() < deadline:
+                time.sleep(0.01)
     finally:
         stop.set()
         for worker in workers:

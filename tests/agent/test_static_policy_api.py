@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import httpx
 import pytest
@@ -167,6 +168,14 @@ async def test_an_edit_starts_again_when_another_reload_lands_first(agent, sdk, 
     assert raced == ["static-policy API"] and tenant == {"from-reload", "employee-ids"}
 
 
+async def _answered_more(answers: list, count: int, within: float = 10.0) -> None:
+    """Wait until the hammering threads have `count` more answers: each set is pre-checked under
+    load however slow the machine, rather than however many answers a fixed time allows."""
+    target, deadline = len(answers) + count, time.monotonic() + within
+    while len(answers) < target and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
 async def test_pre_checks_keep_answering_while_the_set_changes(agent, sdk, http):
     """Calls in flight finish on the set they started with; every answer matches its version."""
     states: dict[str, bool] = {_version(http): False}  # version -> is the wire policy in force
@@ -189,13 +198,17 @@ async def test_pre_checks_keep_answering_while_the_set_changes(agent, sdk, http)
     try:
         wire = CreateStaticPolicyRequest(name="Wire", category=PolicyCategory.SENSITIVE_DATA,
                                          pattern=r"(?i)wire\s+transfer", action=PolicyAction.REQUIRE_APPROVAL)
+        await _answered_more(answers, 4)
         created = await sdk.create_static_policy(wire)
         states[_version(http)] = True
+        await _answered_more(answers, 4)
         for i in range(4):
             await sdk.toggle_static_policy(created.id, i % 2 == 1)
             states[_version(http)] = i % 2 == 1
+            await _answered_more(answers, 4)
         await sdk.delete_static_policy(created.id)
         states[_version(http)] = False
+        await _answered_more(answers, 4)
     finally:
         stop.set()
         for t in threads:
