@@ -200,6 +200,7 @@ def queue(magics: Any, args: Any) -> Any:
         print(decider.reason)
     queue_view = ReviewerQueue(backend.approval_console(), decider.reviewer_id, decider.reviewer_email,
                                can_decide=decider.can_decide, disabled_reason=decider.reason)
+    magics.runtime.show_queue(queue_view)
     display(queue_view.widget)
     return None
 

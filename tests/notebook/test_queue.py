@@ -259,3 +259,25 @@ def test_queue_text_for_terminals():
     assert "r-1" in text and "fin-wire-transfer" in text and "critical" in text
     assert "2m 05s" in text and "Delete rows" in text
     assert queue_text([]) == "AxonFlow: no pending approval requests."
+
+
+async def test_a_new_queue_stops_the_last_one_and_unload_stops_the_new_one():
+    """One refresh task per kernel: `%axonflow queue` again retires the older live queue (its
+    cell keeps the static snapshot) and `%unload_ext` (NotebookRuntime.close) stops the last."""
+    from axonflow_notebook.notebook.calls.backend import BackendSettings
+    from axonflow_notebook.notebook.calls.runtime import NotebookRuntime
+
+    runtime = NotebookRuntime(BackendSettings(), say=lambda text: None)
+    first = ReviewerQueue(FakeConsole([request("r-1")]), "rita", "", refresh_s=0.05)
+    runtime.show_queue(first)
+    await settle(lambda: first.widget.rows)
+    second = ReviewerQueue(FakeConsole([request("r-2")]), "rita", "", refresh_s=0.05)
+    runtime.show_queue(second)
+    calls = first.console.list_calls
+    await asyncio.sleep(0.2)
+    assert first.console.list_calls == calls and first._task is None  # the older one polls no more
+    assert second.console.list_calls > 1
+    runtime.close()
+    calls = second.console.list_calls
+    await asyncio.sleep(0.2)
+    assert second.console.list_calls == calls and second._task is None

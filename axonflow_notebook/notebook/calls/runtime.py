@@ -41,6 +41,14 @@ class NotebookRuntime:
         self.session = KernelResults()
         self._say = say
         self._journal_refused: Optional[str] = None
+        self._live_queue: Optional[Any] = None  # the one `%axonflow queue` that refreshes itself
+
+    def show_queue(self, queue: Any) -> None:
+        """A new live reviewer queue replaces the last one, which stops polling and stays in its
+        cell as its static snapshot: one refresh task per kernel, stopped by `close()` at the latest."""
+        previous, self._live_queue = self._live_queue, queue
+        if previous is not None:
+            previous.close()
 
     def backend(self) -> Backend:
         backend = self.backends.get()
@@ -94,4 +102,7 @@ class NotebookRuntime:
             return None
 
     def close(self) -> None:
+        queue, self._live_queue = self._live_queue, None
+        if queue is not None:
+            queue.close()
         self.backends.close()
