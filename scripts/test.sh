@@ -8,13 +8,14 @@ export LITELLM_LOCAL_MODEL_COST_MAP=True
 export AXONFLOW_TELEMETRY="${AXONFLOW_TELEMETRY:-off}"
 export PYTHONUNBUFFERED=1
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's chromium for the browser tests; wrk for the agent benchmarks' short forms.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk >/dev/null
   else
     sudo apt-get update -qq
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium wrk >/dev/null
   fi
 fi
 
