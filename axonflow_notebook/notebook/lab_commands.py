@@ -22,7 +22,7 @@ FORMATTED = (
 )
 
 
-@magic_arguments()
+@magic_arguments(name="%axonflow_policy")  # IPython prefixes a % of its own: %%axonflow_policy
 @argument("--dry-run", action="store_true",
           help="Validate and show what would change; apply nothing.")
 @argument("--replace", action="store_true",

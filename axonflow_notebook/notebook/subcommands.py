@@ -32,7 +32,7 @@ class Subcommand:
     raw_text: bool = False
 
     def parser(self) -> MagicArgumentParser:
-        parser = MagicArgumentParser(prog=f"%axonflow {self.name}", description=self.summary)
+        parser = MagicArgumentParser(prog=f"axonflow {self.name}", description=self.summary)  # IPython adds the %
         parser.allow_abbrev = False  # `--secret` must not pass for `--secret-env`
         for args, kwargs in self.arguments:
             parser.add_argument(*args, **kwargs)
@@ -209,6 +209,9 @@ def _decide(action: str) -> Callable[[Any, Any], Any]:
     def decide(magics: Any, args: Any) -> Any:
         from .calls.approvals import send_decision
 
+        if args.request_id[:1] in ("{", "$"):  # %axonflow expands nothing: its words are text
+            raise UsageError(f"%axonflow {action} takes the request id as written; {args.request_id} is "
+                             f"not expanded here. Paste the id (print it first, e.g. print(h.request_id)).")
         backend = magics.runtime.backend()
         decider = _decider(magics, backend)
         if not decider.can_decide:

@@ -62,7 +62,7 @@ def test_newest_first_paged_with_kernel_summary_and_chart():
     assert html.index("aud-0044") < html.index("aud-0043") < html.index("aud-0000")
     assert html.count("<details") == 2 and "Page 3 (entries 41–45)" in html
     assert "45 of 120 audit entries" in html and "fin-wire-transfer" in html
-    assert "4 calls, 1 blocked, 1 approvals, 36 tokens, cost $0.003000, 1 fail-open" in html
+    assert "4 calls, 1 blocked, 1 approval, 36 tokens, cost $0.003000, 1 fail-open" in html
     assert "<svg" in html and html.count("<rect") >= 4
     assert "<script" not in html and 'class="axonflow-card axonflow-audit-trail' in html
     assert "aud-0044" in data["text/markdown"]
@@ -233,3 +233,10 @@ def test_journal_says_delivered_once():
     assert "not applicable: fail-open" in data["text/plain"]
     assert "2 not on AxonFlow" not in data["text/html"]
     assert "1 not on AxonFlow" in data["text/html"]
+
+
+def test_the_kernels_stats_line_counts_in_words():
+    from axonflow_notebook.notebook.ui.audit_trail import _stats_line
+
+    line = _stats_line({"calls": 1, "blocked": 0, "approvals": 2, "tokens": 1, "cost": None})
+    assert line.startswith("1 call, 0 blocked, 2 approvals, 1 token, cost ")

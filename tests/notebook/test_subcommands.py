@@ -119,3 +119,28 @@ def test_policies_filters_narrow_the_table(ip):
     assert len(wire.plain.splitlines()) < len(every.plain.splitlines())
     assert "wire transfers need a human approval" in approval.plain.lower()
     assert len(approval.plain.splitlines()) < len(every.plain.splitlines())
+
+
+def test_help_names_each_magic_with_its_own_percent_signs():
+    """IPython's help formatter adds one `%` of its own to the parser's prog."""
+    from axonflow_notebook.notebook import subcommands
+    from axonflow_notebook.notebook.lab_commands import policy_cell_arguments
+
+    assert "\n  %axonflow status\n" in subcommands.SUBCOMMANDS["status"].parser().format_help()
+    assert "\n  %%axonflow_policy [--dry-run] [--replace]" in policy_cell_arguments.parser.format_help()
+
+
+def test_status_says_an_unset_token_is_not_set():
+    from axonflow_notebook.notebook.ui.status import mask
+
+    assert mask("user_token", "(not set)") == "(not set)" and mask("user_token", "tok-123") == "••••"
+
+
+def test_approve_names_an_unexpanded_variable_instead_of_sending_it():
+    from IPython.core.error import UsageError
+
+    from axonflow_notebook.notebook import subcommands
+
+    sub, args = subcommands.parse("approve {h.request_id} --comment ok")
+    with pytest.raises(UsageError, match=r"\{h\.request_id\} is not expanded here"):
+        sub.run(None, args)  # refused before any backend is asked

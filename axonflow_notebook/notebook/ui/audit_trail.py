@@ -161,9 +161,13 @@ def bar_chart(counts: dict, title: str) -> str:
     return "".join(parts)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _stats_line(stats: dict) -> str:
-    bits = [f"{stats.get('calls', 0)} calls", f"{stats.get('blocked', 0)} blocked",
-            f"{stats.get('approvals', 0)} approvals", f"{stats.get('tokens', 0)} tokens",
+    bits = [_count(stats.get("calls", 0), "call"), f"{stats.get('blocked', 0)} blocked",
+            _count(stats.get("approvals", 0), "approval"), _count(stats.get("tokens", 0), "token"),
             f"cost {fmt_cost(stats.get('cost'))}"]
     if stats.get("fail_open"):
         bits.append(f"{stats['fail_open']} fail-open")

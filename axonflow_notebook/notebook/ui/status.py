@@ -17,7 +17,7 @@ _SECRET_KEY = re.compile(r"secret|token|password|passwd|api[_-]?key|license|cred
 def mask(key: str, value: Any) -> Any:
     """Secrets never shown: any value under a secret-looking key becomes `••••` (or `—`)."""
     if _SECRET_KEY.search(str(key)) and not isinstance(value, bool):
-        return "••••" if value not in (None, "") else "—"
+        return "••••" if value not in (None, "", "(not set)") else "(not set)"
     return value
 
 
