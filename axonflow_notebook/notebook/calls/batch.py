@@ -17,10 +17,10 @@ from typing import Any, List, Optional
 
 from IPython.core.error import UsageError
 
+from ...core.llm import ensure_litellm, litellm_module, litellm_ready
 from .batch_approvals import BatchApprovals
 from .batch_handle import BatchCellHandle
 from .context import CallContext, ViewKind
-from .litellm_loading import ensure_litellm, litellm_blocking, litellm_ready
 from .presenters import CardPresenter
 from .simulation import decide_simulation, simulated_answer
 from .stopped import GovernedCallInterrupted
@@ -97,7 +97,7 @@ class BatchCall:
         from ...core.runtime import get_runtime
 
         try:
-            litellm_blocking()
+            litellm_module()
             backend = self.ctx.backend.backend()
         except KeyboardInterrupt:
             raise UsageError("interrupted before the batch started; nothing was sent") from None

@@ -49,7 +49,7 @@ def spend_words(state: BatchState) -> str:
     headroom = state.axonflow_headroom_usd
     if headroom is not None:  # AxonFlow's own budget (core/batch/axonflow_budget.py)
         share = f" ({spent / headroom:.0%})" if headroom > 0 else ""
-        return f"{verb} {fmt_cost(spent)} of the {fmt_cost(headroom)} AxonFlow's budget had left{share}"
+        return f"{verb} {fmt_cost(spent)} of the {fmt_cost(headroom)} the AxonFlow budget had left{share}"
     return f"{verb} {fmt_cost(state.spent_usd)}" if state.spent_usd is not None else ""
 
 
