@@ -163,8 +163,8 @@ class BatchRun:
             await self._respect_axonflow_pause()
             await admission.acquire()
             next_usd = plan.row_usd(index) or 0.0
-            refusal = self._refused_by_axonflow or next((why for why in (limit.refuses(self.ledger, next_usd) for limit in self.limits) if why),
-                           None)
+            refusal = self._refused_by_axonflow or next(
+                (why for why in (limit.refuses(self.ledger, next_usd) for limit in self.limits) if why), None)
             if refusal:
                 admission.release()
                 self._stop_for_budget(refusal)
