@@ -175,6 +175,38 @@ def test_axonflow_down_while_preparing_follows_fail_open(batch_agent, make_logge
     assert all(row.status == "allowed" and row.ungoverned for row in result) and llm.count == 3
 
 
+
+@pytest.mark.parametrize("fault", ["http_404", "http_503"])
+def test_an_axonflow_without_budget_routes_adds_no_limit_one_that_fails_refuses_under_fail_closed(fault):
+    """404 on the budget routes: an AxonFlow without budgets, so no limit (even fail-closed);
+    any other refusal is not knowing, and fail-closed refuses the batch in one line."""
+    from array import array
+
+    from axonflow_notebook.core.batch import AxonFlowBudget, BatchForecast, SpendLedger
+    from axonflow_notebook.core.config import AxonFlowLoggerConfig
+    from axonflow_notebook.core.logger import AxonFlowLogger
+    from axonflow_notebook.testing.faulty_agent import FaultyAgent
+
+    plan = BatchForecast(array("l", [10]), 16, "max_tokens=16", 1e-6, 1e-6)
+    with FaultyAgent(fault) as faulty:
+        logger = AxonFlowLogger(AxonFlowLoggerConfig(endpoint=faulty.url, client_id=CLIENT, client_secret="s",
+                                                     fail_open=False, call_timeout_seconds=2.0))
+        try:
+            limit = AxonFlowBudget(logger)
+            if fault == "http_404":
+                run(limit.prepare(plan))
+                assert not limit.active and limit.describe() is None
+                assert limit.refuses(SpendLedger(spent_usd=1e9), 1.0) is None
+            else:
+                with pytest.raises(ValueError) as refused:
+                    run(limit.prepare(plan))
+                assert "\n" not in str(refused.value) and "AxonFlow refused its budget check" in str(refused.value)
+                assert "the batch was not started" in str(refused.value)
+            assert faulty.requests >= 1
+        finally:
+            logger.close()
+
+
 # A shell of its own (IPython's shell is one per process), with its own local agent.
 def test_the_magic_stops_on_the_axonflow_budget_and_its_card_says_so(tmp_path, llm):
     from axonflow_notebook.testing.inert import assert_inert, assert_inert_markdown
