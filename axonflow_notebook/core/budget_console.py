@@ -8,8 +8,9 @@ declares a budget) and its usage methods take no filters. Writes use the SDK's o
 Creating, changing and deleting a budget takes a reviewer: on a real AxonFlow or an agent
 with `--auth`, build the console from the reviewer's credentials.
 
-`budget_headroom(logger)` is what a batch asks before it starts (issue 13): how many dollars
-the blocking budgets covering the logger's calls have left.
+`budget_standing(logger)` is what a batch asks before it starts (issues 13 and 16): which
+blocking budget covering the logger's calls has the least left, and how much
+(core/batch/axonflow_budget.py); `budget_headroom` is its dollar figure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
 
 from .budget_records import budget_record, budget_status_record, usage_breakdown_record, usage_summary_record
@@ -217,13 +219,33 @@ def call_attribution(logger: "AxonFlowLogger", **overrides: Optional[str]) -> Di
     return found
 
 
-async def budget_headroom(logger: "AxonFlowLogger", **attribution: Optional[str]) -> Optional[float]:
-    """US dollars left before a blocking budget stops the logger's calls; None when none covers them.
+@dataclass(frozen=True)
+class BudgetHeadroom:
+    """What the tightest blocking budget covering a logger's calls has left (`budget_standing`).
 
-    The smallest `remaining_usd` of the blocking budgets that cover a call of this logger
-    (client id, workflow and user as its pre-checks send them; `attribution` overrides any of
-    org_id, team_id, agent_id, workflow_id, user_id); 0.0 when one is used up. Raises when
-    AxonFlow cannot answer: whether to go on without knowing is the caller's `fail_open`.
+    `budget` is None only when AxonFlow's check refused the calls without naming a budget.
+    """
+
+    remaining_usd: float
+    budget: Optional[BudgetRecord] = None
+    used_usd: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """How a sentence names the budget: 'Team ML' (team-ml)."""
+        if self.budget is None:
+            return "a blocking budget"
+        name, ident = self.budget.name or self.budget.id, self.budget.id
+        return f"{name!r}" + (f" ({ident})" if ident and ident != name else "")
+
+
+async def budget_standing(logger: "AxonFlowLogger", **attribution: Optional[str]) -> Optional[BudgetHeadroom]:
+    """The blocking budget with the least left among those covering the logger's calls; None when none does.
+
+    Calls are attributed as the logger's pre-checks send them (client id, workflow, user;
+    `attribution` overrides any of org_id, team_id, agent_id, workflow_id, user_id).
+    `remaining_usd` is 0.0 when a budget is used up. Raises when AxonFlow cannot answer:
+    whether to go on without knowing is the caller's `fail_open`.
     """
     from .review import GovernanceConsole
 
@@ -231,10 +253,23 @@ async def budget_headroom(logger: "AxonFlowLogger", **attribution: Optional[str]
     check = await console.check_budget(**call_attribution(logger, **attribution))
     blocking = [b for b in check.budgets if b.enabled and b.on_exceed == "block"]
     if not blocking:
-        return None if check.allowed else 0.0
+        return None if check.allowed else BudgetHeadroom(0.0)
     statuses = await console.budget_statuses(blocking)
-    left = min(status.remaining_usd for status in statuses)
-    return 0.0 if not check.allowed else max(0.0, left)
+    tightest = min(statuses, key=lambda status: status.remaining_usd)
+    left = 0.0 if not check.allowed else max(0.0, tightest.remaining_usd)
+    return BudgetHeadroom(left, tightest.budget, tightest.used_usd)
 
 
-__all__ = ["BudgetMethods", "BudgetRequestRefused", "budget_headroom", "call_attribution", "covers", "forecast_usd"]
+async def budget_headroom(logger: "AxonFlowLogger", **attribution: Optional[str]) -> Optional[float]:
+    """US dollars left before a blocking budget stops the logger's calls; None when none covers them.
+
+    The smallest `remaining_usd` of the blocking budgets that cover a call of this logger
+    (`budget_standing`, which also names the budget); 0.0 when one is used up. Raises when
+    AxonFlow cannot answer.
+    """
+    standing = await budget_standing(logger, **attribution)
+    return None if standing is None else standing.remaining_usd
+
+
+__all__ = ["BudgetMethods", "BudgetRequestRefused", "BudgetHeadroom", "budget_headroom", "budget_standing",
+           "call_attribution", "covers", "forecast_usd"]

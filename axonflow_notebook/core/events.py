@@ -180,6 +180,10 @@ class BatchStarted(_Event):
     budget_usd: Optional[float] = None
     rpm: Optional[float] = None
     tpm: Optional[float] = None
+    # AxonFlow's tightest blocking budget covering the rows (core/batch/axonflow_budget.py):
+    # what it had left, and it in words (or why it could not be checked); None when none applies
+    axonflow_headroom_usd: Optional[float] = None
+    axonflow_budget: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,8 @@ class AxonFlowLogger(_CustomLoggerStandIn):
 
         Options: `user_token`, `on_event`, `rpm`, `tpm`, `budget_usd`, `limits`,
         `completion_tokens_estimate`; every other keyword goes to LiteLLM for each row.
+        AxonFlow's own blocking budgets covering the rows are a limit too, always
+        (core/batch/axonflow_budget.py).
         """
         from .batch.runner import BatchRun
 

@@ -3,9 +3,9 @@
 A batch keeps a `SpendLedger` (spent so far, and the forecast of the rows in flight, held rows
 included: they spend if approved). Before it starts a row it asks each of its limits whether
 that row may start; the first refusal stops scheduling, and the rows not started end
-`skipped_budget`. `ClientBudget` is `--budget USD`. A limit held elsewhere (AxonFlow's own
-budgets, issue 16) is one more `SpendingLimit`: `prepare` reads its headroom once before the
-first call, `refuses` compares the ledger with it.
+`skipped_budget`. `ClientBudget` is `--budget USD`. A limit held elsewhere is one more
+`SpendingLimit`: `AxonFlowBudget` (axonflow_budget.py, AxonFlow's own budgets, issue 16) reads
+its headroom once before the first call in `prepare`, and `refuses` compares the ledger with it.
 """
 
 from __future__ import annotations

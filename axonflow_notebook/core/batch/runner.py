@@ -24,6 +24,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from ..emitter import Emitter
+from ..errors import BudgetExceededError
 from ..events import (
     BatchFinished,
     BatchPaused,
@@ -35,6 +36,7 @@ from ..events import (
     RowStarted,
 )
 from ..providers import text_of
+from .axonflow_budget import AxonFlowBudget
 from .errors import RowCancelled, RowSkipped
 from .flow import Pace, RowPacing, Slots, pause_left
 from .forecast import BatchForecast, forecast
@@ -77,6 +79,11 @@ class BatchRun:
         self.limits: List[SpendingLimit] = list(limits)
         if budget_usd is not None:
             self.limits.append(ClientBudget(budget_usd))
+        # AxonFlow's own budgets, whenever it has one covering these calls (inactive otherwise)
+        self.axonflow_budget = next((limit for limit in self.limits if isinstance(limit, AxonFlowBudget)), None)
+        if self.axonflow_budget is None:
+            self.axonflow_budget = AxonFlowBudget(logger, user_token=user_token)
+            self.limits.append(self.axonflow_budget)
         self.completion_tokens_estimate = completion_tokens_estimate
         kwargs.setdefault("num_retries", DEFAULT_NUM_RETRIES)
         self._kwargs = kwargs
@@ -94,6 +101,7 @@ class BatchRun:
         self._reset_at = 0.0
         self._unanswered = 0
         self._started = False
+        self._refused_by_axonflow: Optional[str] = None  # a row's pre-check answered 402: why
         self.finished = threading.Event()  # set once every row has ended (whatever happened)
         self.error: Optional[BaseException] = None  # why the run failed, when it did not just cancel
 
@@ -111,10 +119,13 @@ class BatchRun:
             for limit in self.limits:
                 await limit.prepare(plan)
             self.result.forecast_usd, self.result.forecast_basis = plan.total_usd, plan.basis
+            axonflow = self.axonflow_budget
+            self.result.meta["axonflow_budget"] = axonflow.describe()
             self._emit(BatchStarted(self.batch_id, total=len(self.messages), model=self.model,
                                     concurrency=self.concurrency, forecast_usd=plan.total_usd,
                                     forecast_basis=plan.basis, budget_usd=self.result.budget_usd,
-                                    rpm=self.rpm, tpm=self.tpm))
+                                    rpm=self.rpm, tpm=self.tpm, axonflow_headroom_usd=axonflow.limit_usd,
+                                    axonflow_budget=axonflow.describe()))
             await self._schedule(plan, tasks)
             while tasks:
                 await asyncio.wait(set(tasks))
@@ -152,8 +163,8 @@ class BatchRun:
             await self._respect_axonflow_pause()
             await admission.acquire()
             next_usd = plan.row_usd(index) or 0.0
-            refusal = next((why for why in (limit.refuses(self.ledger, next_usd) for limit in self.limits) if why),
-                           None)
+            refusal = self._refused_by_axonflow or next(
+                (why for why in (limit.refuses(self.ledger, next_usd) for limit in self.limits) if why), None)
             if refusal:
                 admission.release()
                 self._stop_for_budget(refusal)
@@ -206,6 +217,9 @@ class BatchRun:
             raise
         except Exception as exc:
             error = exc
+            if isinstance(exc, BudgetExceededError) and self._refused_by_axonflow is None:
+                # spent elsewhere since the batch started: no row after this one would pass
+                self._refused_by_axonflow = f"AxonFlow refused row {index} (402): {exc}"
         finally:
             pacing.release()
             pre_check_answered()

@@ -17,10 +17,10 @@ from typing import Any, List, Optional
 
 from IPython.core.error import UsageError
 
+from ...core.llm import ensure_litellm, litellm_module, litellm_ready
 from .batch_approvals import BatchApprovals
 from .batch_handle import BatchCellHandle
 from .context import CallContext, ViewKind
-from ...core.llm import ensure_litellm, litellm_module, litellm_ready
 from .presenters import CardPresenter
 from .simulation import decide_simulation, simulated_answer
 from .stopped import GovernedCallInterrupted

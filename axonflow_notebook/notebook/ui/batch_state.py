@@ -56,6 +56,8 @@ class BatchState:
         self.forecast_usd: Optional[float] = None
         self.forecast_basis = ""
         self.budget_usd: Optional[float] = None
+        self.axonflow_headroom_usd: Optional[float] = None  # what AxonFlow's tightest budget had left
+        self.axonflow_budget: Optional[str] = None  # that budget in words (core/batch/axonflow_budget.py)
         self.concurrency = 0
         self.rpm: Optional[float] = None
         self.tpm: Optional[float] = None
@@ -95,6 +97,8 @@ class BatchState:
             self.forecast_usd, self.forecast_basis = event.forecast_usd, event.forecast_basis
             self.budget_usd, self.concurrency = event.budget_usd, event.concurrency
             self.rpm, self.tpm = event.rpm, event.tpm
+            self.axonflow_headroom_usd = event.axonflow_headroom_usd
+            self.axonflow_budget = event.axonflow_budget
             self.phase = ""
         elif isinstance(event, BatchPaused):
             self.paused = event

@@ -46,15 +46,20 @@ def spend_words(state: BatchState) -> str:
     if state.budget_usd is not None:
         share = f" ({spent / state.budget_usd:.0%})" if state.budget_usd > 0 else ""
         return f"{verb} {fmt_cost(spent)} of a {fmt_cost(state.budget_usd)} budget{share}"
+    headroom = state.axonflow_headroom_usd
+    if headroom is not None:  # AxonFlow's own budget (core/batch/axonflow_budget.py)
+        share = f" ({spent / headroom:.0%})" if headroom > 0 else ""
+        return f"{verb} {fmt_cost(spent)} of the {fmt_cost(headroom)} the AxonFlow budget had left{share}"
     return f"{verb} {fmt_cost(state.spent_usd)}" if state.spent_usd is not None else ""
 
 
 def forecast_words(state: BatchState) -> str:
     if state.started_at is None:
         return ""
+    limit = f" · {state.axonflow_budget}" if state.axonflow_budget else ""
     if state.forecast_usd is None:
-        return f"no cost forecast: LiteLLM has no price for {state.model}"
-    return f"forecast {fmt_cost(state.forecast_usd)} for {state.total} rows ({state.forecast_basis})"
+        return f"no cost forecast: LiteLLM has no price for {state.model}{limit}"
+    return f"forecast {fmt_cost(state.forecast_usd)} for {state.total} rows ({state.forecast_basis}){limit}"
 
 
 def note_words(state: BatchState) -> str:
@@ -160,12 +165,17 @@ def progress_payload(state: BatchState) -> dict:
                    for status, n in state.ordered_counts()],
         "rate": rate_words(state) if state.started_at is not None else (state.phase or "starting…"),
         "spend": spend_words(state),
-        "budget_share": (min(1.0, (state.spent_usd or 0.0) / state.budget_usd)
-                         if state.budget_usd else None),
+        "budget_share": _budget_share(state),
         "forecast": forecast_words(state),
         "note": note_words(state),
         "finished": state.finished,
     }
+
+
+def _budget_share(state: BatchState) -> Optional[float]:
+    """How much of the batch's budget is spent: `--budget`, else AxonFlow's headroom (None: neither)."""
+    limit = state.budget_usd if state.budget_usd is not None else state.axonflow_headroom_usd
+    return min(1.0, (state.spent_usd or 0.0) / limit) if limit else None
 
 
 def recent_payload(state: BatchState) -> List[dict]:
