@@ -9,7 +9,6 @@ reviewer's console on another client (the loopback LLM server is the root `llm` 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ import pytest
 from axonflow_notebook.core.config import AxonFlowLoggerConfig
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
 POLICIES = REPO / "notebooks" / "policies.yaml"
-from batch_helpers import CLIENT  # noqa: E402
+from axonflow_notebook.testing.batches import CLIENT
 
 
 @pytest.fixture

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 
 from axonflow_notebook.core.errors import BudgetExceededError
 from axonflow_notebook.core.journal import Journal
 
-from batch_helpers import CLIENT, llm_kwargs, run
+from axonflow_notebook.testing.batches import CLIENT, llm_kwargs, run
+
+POLICIES = Path(__file__).resolve().parents[2] / "notebooks" / "policies.yaml"
 
 
 def prompts(n: int) -> list:
@@ -212,8 +215,7 @@ def test_the_magic_stops_on_the_axonflow_budget_and_its_card_says_so(tmp_path, l
     from axonflow_notebook.testing.inert import assert_inert, assert_inert_markdown
     from axonflow_notebook.testing.shell import bundle_text, governed_shell, published
 
-    from conftest import POLICIES
-
+    
     env = {"AXONFLOW_POLICIES": str(POLICIES), "OPENAI_API_KEY": "sk-test", "OPENAI_API_BASE": llm.url + "/v1"}
     cell = "%%governed --over {} --max-tokens 16 -m openai/gpt-4o-mini\n{{text}}"
     with governed_shell(tmp_path, env=env, simulate="never") as shell:

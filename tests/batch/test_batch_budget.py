@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batch_helpers import CLIENT, llm_kwargs, run
+from axonflow_notebook.testing.batches import CLIENT, llm_kwargs, run
 
 
 def prompts(n: int) -> list:

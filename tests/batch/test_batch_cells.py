@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from axonflow_notebook.testing.shell import bundle_text, governed_shell, published
 
-from batch_helpers import run
-from conftest import POLICIES
+from axonflow_notebook.testing.batches import run
+
+POLICIES = Path(__file__).resolve().parents[2] / "notebooks" / "policies.yaml"
 
 FRAME = ("import pandas as pd\n"
          "tickets = pd.DataFrame({'text': ['The export is slow.', 'Please prepare the wire transfer for "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from batch_helpers import llm_kwargs
-from rate_limit_proxy import RateLimitedAxonFlow
+from axonflow_notebook.testing.batches import llm_kwargs
+from axonflow_notebook.testing.rate_limit_proxy import RateLimitedAxonFlow
 
 
 def prompts(n: int, text: str = "Summarise ticket {i}.") -> list:

@@ -18,7 +18,7 @@ import time
 
 from axonflow_notebook.core.runtime import get_runtime
 
-from batch_helpers import CLIENT, llm_kwargs, run, wait_for
+from axonflow_notebook.testing.batches import CLIENT, llm_kwargs, run, wait_for
 
 
 # Idle workers of event loops' default executors (asyncio's `to_thread`, aiohttp's resolver, the

@@ -12,7 +12,7 @@ import pytest
 
 from axonflow_notebook.core.journal import Journal
 
-from batch_helpers import llm_kwargs
+from axonflow_notebook.testing.batches import llm_kwargs
 
 
 def _batch_with_an_outage(batch_agent, make_logger, llm, tmp_path, *, fail_open: bool):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from batch_helpers import CLIENT, held_requests, llm_kwargs, run, wait_for
+from axonflow_notebook.testing.batches import CLIENT, held_requests, llm_kwargs, run, wait_for
 
 KINDS = {
     # kind: (prompt, expected status, expected policy)

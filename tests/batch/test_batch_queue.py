@@ -8,7 +8,7 @@ import io
 
 from axonflow_notebook.testing.widgets import widget_test_comms
 
-from batch_helpers import held_requests, llm_kwargs, run, wait_for
+from axonflow_notebook.testing.batches import held_requests, llm_kwargs, run, wait_for
 
 PROMPTS = ["Please prepare the wire transfer for invoice 1.", "Summarise ticket 2.",
            "Please prepare the wire transfer for invoice 3.", "Summarise ticket 4.",

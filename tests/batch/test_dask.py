@@ -12,7 +12,7 @@ import pytest
 
 import axonflow_notebook.pandas  # noqa: F401  (registers df.governed, and ddf.governed with Dask)
 
-from batch_helpers import CLIENT, run
+from axonflow_notebook.testing.batches import CLIENT, run
 
 pytestmark = pytest.mark.slow  # two worker processes importing LiteLLM: about 100 s here
 

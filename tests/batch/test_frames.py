@@ -12,7 +12,7 @@ import pytest
 import axonflow_notebook.pandas  # noqa: F401  (registers df.governed)
 from axonflow_notebook.pandas import TemplateError
 
-from batch_helpers import CLIENT, llm_kwargs, run
+from axonflow_notebook.testing.batches import CLIENT, llm_kwargs, run
 
 TICKETS = pd.DataFrame(
     {"text": ["The export button is slow.", "Project Nightingale launch date?", None,
