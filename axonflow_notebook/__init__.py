@@ -6,8 +6,9 @@ public name is resolved lazily on first attribute access.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -26,20 +27,8 @@ _LAZY = {
     "audit_frame": "axonflow_notebook.evidence.frame",
 }
 
-__all__ = sorted(_LAZY) + ["load_ipython_extension", "unload_ipython_extension"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'axonflow_notebook' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__all__ += ["load_ipython_extension", "unload_ipython_extension"]
 
 
 def load_ipython_extension(ipython: Any) -> None:

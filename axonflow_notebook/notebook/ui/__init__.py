@@ -17,8 +17,7 @@ events), `call_cards/` (decision, approval, response, audit cards), `summary` (s
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ...lazy_exports import lazy_exports
 
 _EXPORTS = {
     "CallView": "call_view",
@@ -54,17 +53,4 @@ _EXPORTS = {
     "FrameRich": "evidence_views",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {name: "." + module for name, module in _EXPORTS.items()})
