@@ -258,3 +258,14 @@ def test_the_command_line_answers_and_exits_by_the_result(copy_journal, governed
     missing = subprocess.run([sys.executable, "-m", "axonflow_notebook.cli", "verify", str(path) + ".nope"],
                              capture_output=True, text=True, timeout=120, env=ENV)
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_record_body_orjson_refuses_is_still_read_as_json():
+    """journal_verify reads bodies with orjson for speed; what it refuses and JSON allows (a lone
+    surrogate escape, a NaN) is still read, and what is not one JSON object is not a record."""
+    from axonflow_notebook.evidence.journal_verify import _parse
+
+    assert _parse(b'{"s": "\\ud800"}') == {"s": "\ud800"}
+    assert _parse(b'{"n": NaN}')["n"] != _parse(b'{"n": NaN}')["n"]  # NaN, as json reads it
+    assert _parse(b'{"a": 1}') == {"a": 1}
+    assert _parse(b'{"a": 1} {"b": 2}') is None and _parse(b"[1]") is None and _parse("{}") is None
