@@ -32,9 +32,9 @@ logging.disable(logging.WARNING)
 
 async def measure(name: str, make, rows: int) -> tuple:
     cpu, wall = time.process_time(), time.perf_counter()
-    done = await make()
+    done, why = await make()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    assert done == rows, f"{name}: {done} of {rows} rows answered"
+    assert done == rows, f"{name}: {done} of {rows} rows answered; {why}"
     return rows / wall, cpu
 
 
@@ -42,12 +42,14 @@ async def compare(logger, llm: SubprocessLLM, rows: int, concurrency: int, round
     items = prompts(rows)
     kwargs = llm.kwargs()
 
-    async def governed() -> int:
+    async def governed() -> tuple:
         result = await logger.amap(items, concurrency=concurrency, num_retries=0, **kwargs)
-        return result.counts.get("allowed", 0)
+        other = [row for row in result.rows if row.status != "allowed"]
+        why = f"{result.counts}, first other row: {other[0].status} {other[0].error!r}" if other else ""
+        return result.counts.get("allowed", 0), why
 
-    async def bare() -> int:
-        return await bare_batch(items, concurrency, **kwargs)
+    async def bare() -> tuple:
+        return await bare_batch(items, concurrency, **kwargs), ""
 
     await governed()  # warm up both paths (imports, connection pools) before timing
     await bare()

@@ -32,6 +32,7 @@ SHORT_FORMS = {
     "bench_batch_throughput.py": ["--quick", "--rounds", "1"],
     "bench_batch_memory.py": ["--rows", "200", "--concurrency", "8"],
     "bench_batch_dask.py": ["--rows", "60", "--delay", "0.02"],
+    "bench_pipeline_ab.py": ["{root}", "{root}", "--rounds", "1", "--calls", "100"],  # this tree against itself
 }
 NEEDS_WRK = {"bench_agent_precheck.py", "bench_policy_reload.py", "bench_policy_cell_reload.py"}
 
@@ -48,7 +49,8 @@ def test_benchmark_runs_in_its_short_form(script, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
            "AXONFLOW_TELEMETRY": "off", "AXONFLOW_RUNTIME_DIR": str(tmp_path / "runtime"),
            "HOME": os.environ.get("HOME", str(tmp_path))}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *SHORT_FORMS[script]],
+    arguments = [a.format(root=ROOT) for a in SHORT_FORMS[script]]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *arguments],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert any(ch.isdigit() for ch in done.stdout), done.stdout[-2000:]
