@@ -7,7 +7,6 @@ without a kernel shows the static summaries, not "Error displaying widget").
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from playwright.sync_api import expect
