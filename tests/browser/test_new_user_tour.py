@@ -65,7 +65,8 @@ def test_a_new_users_first_notebook_runs_saves_and_reopens(lab_server, page):
     expect(cell_output(page, 4)).to_contain_text("project-falcon")
     expect(cell_output(page, 5)).to_contain_text("Blocked")
     expect(cell_output(page, 6)).to_contain_text("project-falcon")
-    expect(cell_output(page, 9)).to_contain_text("12 of 12 rows")
+    expect(cell_output(page, 9)).to_contain_text("12 rows of gpt-4o-mini")
+    expect(cell_output(page, 9)).to_contain_text("12 allowed")
     expect(cell_output(page, 11)).to_contain_text("tour-cap")
     expect(cell_output(page, 14)).to_contain_text("intact")
     text = notebook_text(page)
@@ -86,7 +87,7 @@ def test_a_new_users_first_notebook_runs_saves_and_reopens(lab_server, page):
     text = notebook_text(page)
     for bad in NEVER:
         assert bad not in text, bad
-    for expected in ("approved", "project-falcon", "12 of 12 rows", "tour-cap", "intact", "$2,500"):
+    for expected in ("approved", "project-falcon", "12 allowed", "tour-cap", "intact", "$2,500"):
         assert expected in text, expected
     assert math_nodes(page) == 0
     page.screenshot(path=str(ARTIFACTS / "new-user-tour-reopened.png"), full_page=True)
