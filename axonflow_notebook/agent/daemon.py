@@ -71,14 +71,17 @@ def main(argv: Optional[list[str]] = None) -> int:
                            policies_sha, __version__, timestamps.now())
     write_record(record_path, record)
 
-    def on_reload(load, text: str) -> None:
-        nonlocal record
-        current = read_record(record_path)
-        if current is None or current.pid != pid:
-            return  # replaced by a successor: its file is not ours to write
-        record = dataclasses.replace(record, policies=load.source if text.strip() else None,
-                                     policies_sha256=_policies_sha256(text))
-        write_record(record_path, record)
+    def on_reload(load, text: str):
+        def rewrite() -> None:  # a file write: on a worker thread (state.py's policy_listeners)
+            nonlocal record
+            current = read_record(record_path)
+            if current is None or current.pid != pid:
+                return  # replaced by a successor: its file is not ours to write
+            record = dataclasses.replace(record, policies=load.source if text.strip() else None,
+                                         policies_sha256=_policies_sha256(text))
+            write_record(record_path, record)
+
+        return rewrite
 
     agent.state.policy_listeners.append(on_reload)
     stop = threading.Event()

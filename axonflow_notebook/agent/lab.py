@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import yaml
 
@@ -45,7 +45,7 @@ class LabState:
             self._edit_lock = asyncio.Lock()
         return self._edit_lock
 
-    def _on_reload(self, load, text: str) -> None:
+    def _on_reload(self, load, text: str) -> Callable[[], None]:
         self.policy_text = text
         for pid in load.added:
             self.meta[pid] = _new_meta(load.loaded_at)
@@ -55,7 +55,7 @@ class LabState:
             meta["version"] += 1
         for pid in load.removed:
             self.meta.pop(pid, None)
-        self._record(load)
+        return lambda: self._record(load)  # the SQLite write, off the event loop (state.py)
 
     def _record(self, load) -> None:
         # The JSON was written with the version, off the event loop (``reload_policies``).

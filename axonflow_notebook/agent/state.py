@@ -54,9 +54,11 @@ class AgentState:
         self.auth = auth
         self.budgets = budgets  # budgets/ledger.py: the policy file's budgets are reloaded with it
         self.policy_load = PolicyLoad(engine.version, timestamps.now(), source or BUILT_IN_SOURCE)
-        # Called after every applied reload with (PolicyLoad, policy file text); runs on
-        # the event loop, so listeners must be quick (the daemon rewrites a small file).
-        self.policy_listeners: list[Callable[[PolicyLoad, str], None]] = []
+        # Called on the event loop after every applied reload with (PolicyLoad, policy file
+        # text). A listener does its quick part there and may return a callable with its slow
+        # part (a SQLite write, a file): that runs on a worker thread, in order, before the
+        # reload answers, so pre-checks keep the loop meanwhile.
+        self.policy_listeners: list[Callable[[PolicyLoad, str], Optional[Callable[[], None]]]] = []
         self.last_activity = time.monotonic()
         self.in_flight = 0
         self._reload_lock: Optional[asyncio.Lock] = None
@@ -95,9 +97,17 @@ class AgentState:
             self.engine = engine
             self.budgets.replace_file_budgets(budgets)
             self.policy_load = load
+            slow_parts = []
             for listener in list(self.policy_listeners):
                 try:
-                    listener(load, text)
+                    slow = listener(load, text)
                 except Exception:  # a listener's failure must not undo a reload that happened
+                    continue
+                if callable(slow):
+                    slow_parts.append(slow)
+            for slow in slow_parts:
+                try:
+                    await loop.run_in_executor(None, slow)
+                except Exception:
                     pass
             return load
