@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..core.journal_chain import chain_key_from_env
 from . import bundle_format as fmt
 from .bundle_summary import summary_markdown
-from .journal_read import read_only
+from .journal_read import period_clause, read_only
 from .journal_verify import JournalVerification, verify_journal
 from .periods import UTC, Period
 from .private_write import private_output
@@ -50,14 +50,7 @@ def _snapshot(path: Path, period: Period) -> Tuple[List[str], List[dict], List[t
     with read_only(path) as conn:
         conn.execute("BEGIN")
         try:
-            clause, params = [], []
-            if period.since is not None:
-                clause.append("created_at >= ?")
-                params.append(period.since.timestamp())
-            if period.until is not None:
-                clause.append("created_at <= ?")
-                params.append(period.until.timestamp())
-            where = (" WHERE " + " AND ".join(clause)) if clause else ""
+            where, params = period_clause(period)
             cursor = conn.execute(f"SELECT * FROM calls{where} ORDER BY created_at, rowid", params)
             columns = [d[0] for d in cursor.description]
             rows = [dict(zip(columns, row)) for row in cursor]

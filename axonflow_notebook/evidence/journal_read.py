@@ -25,7 +25,8 @@ def read_only(path: "str | os.PathLike[str]") -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _bounds(period: Period) -> tuple:
+def period_clause(period: Period) -> tuple:
+    """(` WHERE …` on created_at, its parameters) for the calls of `period`."""
     where, params = [], []
     if period.since is not None:
         where.append("created_at >= ?")
@@ -38,11 +39,11 @@ def _bounds(period: Period) -> tuple:
 
 def journal_rows(path: "str | os.PathLike[str]", period: Period = Period(None, None)) -> List[Dict[str, Any]]:
     """Every call of the period (all columns, whatever the journal has), oldest first."""
-    clause, params = _bounds(period)
+    clause, params = period_clause(period)
     with read_only(path) as conn:
         cursor = conn.execute(f"SELECT * FROM calls{clause} ORDER BY created_at, rowid", params)
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
 
 
-__all__ = ["journal_rows", "read_only"]
+__all__ = ["period_clause", "journal_rows", "read_only"]
