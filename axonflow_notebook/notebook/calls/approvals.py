@@ -104,13 +104,9 @@ def send_decision(console: Any, decider: Decider, action: str, request_id: str, 
                                      reviewer_email=decider.reviewer_email, comment=comment))
 
 
-class NotebookApprovals:
-    """The `ApprovalActions` the views call when Approve / Reject is clicked.
-
-    Who decides depends on the backend (the local agent or a real AxonFlow), so `decider` and
-    `console` are only called once a view asks, and never start the backend: a card can be shown
-    before the backend has started (the first cell of a kernel); a request, and so a click, can
-    only come once it has."""
+class ReviewerSeat:
+    """Who may decide from a view, worked out on first use: the console and the decider are
+    callables so that a view never starts the backend (a card can be on screen before it has)."""
 
     def __init__(self, console: Callable[[], Any], decider: Callable[[], Optional[Decider]],
                  unavailable: Optional[str] = None) -> None:
@@ -118,9 +114,6 @@ class NotebookApprovals:
         self._decider_source = decider
         self._decider: Optional[Decider] = None
         self._unavailable = unavailable
-        self._decided: set[str] = set()
-        self._lock = threading.Lock()
-        self.errors: list[BaseException] = []
 
     @property
     def decider(self) -> Decider:
@@ -143,6 +136,22 @@ class NotebookApprovals:
     @property
     def decider_label(self) -> str:
         return self.decider.label
+
+
+class NotebookApprovals(ReviewerSeat):
+    """The `ApprovalActions` the views call when Approve / Reject is clicked.
+
+    Who decides depends on the backend (the local agent or a real AxonFlow), so `decider` and
+    `console` are only called once a view asks, and never start the backend: a card can be shown
+    before the backend has started (the first cell of a kernel); a request, and so a click, can
+    only come once it has."""
+
+    def __init__(self, console: Callable[[], Any], decider: Callable[[], Optional[Decider]],
+                 unavailable: Optional[str] = None) -> None:
+        super().__init__(console, decider, unavailable)
+        self._decided: set[str] = set()
+        self._lock = threading.Lock()
+        self.errors: list[BaseException] = []
 
     def approve(self, request_id: str, comment: str) -> None:
         self._submit("approve", request_id, comment)

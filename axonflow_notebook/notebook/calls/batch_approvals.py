@@ -13,44 +13,20 @@ import asyncio
 import logging
 from typing import Any, Callable, Optional, Sequence
 
-from .approvals import DEV_LABEL, STARTING, Decider
+from .approvals import DEV_LABEL, Decider, ReviewerSeat
 from .sync import submit
 
 log = logging.getLogger(__name__)
 AT_ONCE = 8  # decisions in flight together
 
 
-class BatchApprovals:
+class BatchApprovals(ReviewerSeat):
     """The `BatchActions` of a batch's approval panel (ui/batch_view.py)."""
 
     def __init__(self, console: Callable[[], Any], decider: Callable[[], Optional[Decider]],
                  unavailable: Optional[str] = None) -> None:
-        self._console = console
-        self._decider_source = decider
-        self._decider: Optional[Decider] = None
-        self._unavailable = unavailable
+        super().__init__(console, decider, unavailable)
         self.errors: list = []
-
-    @property
-    def decider(self) -> Decider:
-        if self._decider is None:
-            decider = self._decider_source()
-            if decider is None:
-                return STARTING
-            self._decider = decider
-        return self._decider
-
-    @property
-    def can_decide(self) -> bool:
-        return self._unavailable is None and self.decider.can_decide
-
-    @property
-    def disabled_reason(self) -> Optional[str]:
-        return None if self.can_decide else (self._unavailable or self.decider.reason)
-
-    @property
-    def decider_label(self) -> str:
-        return self.decider.label
 
     def decide(self, action: str, request_ids: Sequence[str], comment: str,
                failed: Callable[[str, str], None]) -> None:
