@@ -4,7 +4,6 @@ decided from a second terminal through the queue, Ctrl-C in two lines with the p
 from __future__ import annotations
 
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -14,43 +13,14 @@ pexpect = pytest.importorskip("pexpect")
 
 from axonflow_notebook.testing.agents import stop_local_agents  # noqa: E402
 from axonflow_notebook.testing.kernels import kernel_data_dir, kernel_env  # noqa: E402
+from axonflow_notebook.testing.terminal import TerminalIPython  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07")
 FRAME = ("import pandas as pd; rows = pd.DataFrame({'text': ['Please prepare the wire transfer for invoice 3.'] "
          "+ [f'Summarise ticket {i}.' for i in range(20)]})")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-class Terminal:
-    def __init__(self, env: dict) -> None:
-        self.n = 1
-        self.p = pexpect.spawn(sys.executable, ["-m", "IPython", "--no-banner", "--colors=nocolor",
-                                                "--HistoryAccessor.enabled=False"],
-                               env=env, encoding="utf-8", timeout=120, dimensions=(50, 400))
-        self.wait_prompt()
-        self.line("%load_ext axonflow_notebook")
-
-    def wait_prompt(self, timeout: float = 120) -> str:
-        self.p.expect(rf"In \[{self.n}\]", timeout=timeout)
-        self.n += 1
-        return ANSI.sub("", self.p.before)
-
-    def line(self, text: str, timeout: float = 120) -> str:
-        self.p.sendline(text)
-        return self.wait_prompt(timeout)
-
-    def cell(self, *lines: str) -> None:
-        for text in lines:
-            self.p.send(text + "\r")
-            time.sleep(0.3)
-        self.p.send("\r")  # one blank line runs the cell
-
-    def close(self) -> None:
-        self.p.sendline("exit")
-        self.p.expect(pexpect.EOF, timeout=30)
 
 
 @pytest.fixture
@@ -61,7 +31,7 @@ def env(tmp_path):
 
 
 def test_a_terminal_batch_draws_one_line_and_its_held_row_is_decided_elsewhere(env):
-    first, second = Terminal(env), Terminal(env)
+    first, second = (TerminalIPython(env, columns=400, keep_returns=True) for _ in range(2))
     try:
         first.line(FRAME)
         first.cell("%%governed --over rows -o done", "{text}")
@@ -84,7 +54,7 @@ def test_a_terminal_batch_draws_one_line_and_its_held_row_is_decided_elsewhere(e
 
 
 def test_ctrl_c_in_a_terminal_batch_prints_two_lines_and_binds_what_finished(env):
-    term = Terminal(env)
+    term = TerminalIPython(env, columns=400, keep_returns=True)
     try:
         term.line(FRAME)
         term.cell("%%governed --over rows -o part", "{text}")

@@ -11,47 +11,20 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from axonflow_notebook.testing.agents import stop_local_agents
 from axonflow_notebook.testing.kernels import kernel_data_dir, kernel_env
+from axonflow_notebook.testing.terminal import TerminalIPython
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "notebooks" / "policies.yaml"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07|\r")
 REQUEST_ID = re.compile(r"%axonflow approve ([0-9a-f-]{36})")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-class Terminal:
-    """One terminal IPython with the extension loaded, its prompts counted."""
-
-    def __init__(self, env: dict) -> None:
-        self.n = 1
-        self.p = pexpect.spawn(sys.executable, ["-m", "IPython", "--no-banner", "--colors=nocolor",
-                                                "--HistoryAccessor.enabled=False"],
-                               env=env, encoding="utf-8", timeout=120, dimensions=(50, 300))
-        self.wait_prompt()
-        self.line("%load_ext axonflow_notebook")
-
-    def wait_prompt(self, timeout: float = 120) -> str:
-        self.p.expect(rf"In \[{self.n}\]", timeout=timeout)
-        self.n += 1
-        return ANSI.sub("", self.p.before)
-
-    def line(self, text: str, timeout: float = 120) -> str:
-        self.p.sendline(text)
-        return self.wait_prompt(timeout)
-
-    def close(self) -> None:
-        self.p.sendline("exit")
-        self.p.expect(pexpect.EOF, timeout=30)
 
 
 @pytest.fixture
@@ -62,7 +35,7 @@ def env(tmp_path):
 
 
 def test_cell_runs_after_one_blank_line_and_prints_the_answer(env):
-    term = Terminal(env)
+    term = TerminalIPython(env)
     try:
         term.p.send("%%governed\r")
         time.sleep(0.3)
@@ -82,7 +55,7 @@ def test_cell_runs_after_one_blank_line_and_prints_the_answer(env):
 
 
 def test_held_call_is_approved_from_a_second_terminal(env):
-    first, second = Terminal(env), Terminal(env)
+    first, second = TerminalIPython(env), TerminalIPython(env)
     try:
         first.p.sendline("%governed -o wired Prepare the wire transfer of 40 EUR.")
         first.p.expect(REQUEST_ID, timeout=120)
@@ -100,7 +73,7 @@ def test_held_call_is_approved_from_a_second_terminal(env):
 
 
 def test_ctrl_c_while_waiting_prints_two_lines(env):
-    term = Terminal(env)
+    term = TerminalIPython(env)
     try:
         term.p.sendline("%governed -o held Prepare the wire transfer of 41 EUR.")
         term.p.expect(REQUEST_ID, timeout=120)
