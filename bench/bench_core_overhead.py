@@ -40,29 +40,10 @@ import litellm  # noqa: E402
 from axonflow_notebook import AxonFlowLogger, AxonFlowLoggerConfig  # noqa: E402
 from axonflow_notebook.agent import EmbeddedAgent  # noqa: E402
 from axonflow_notebook.testing.openai_server import OpenAITestServer  # noqa: E402
+from axonflow_notebook.testing.ports import free_port, wait_http  # noqa: E402
 
 litellm.suppress_debug_info = True
 warnings.simplefilter("ignore")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 class SubprocessAgent:

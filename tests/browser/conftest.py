@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
+from axonflow_notebook.testing.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -57,12 +57,6 @@ LAB_SETTINGS = {
 
 # Variables that would make a kernel talk to a real AxonFlow or a real LLM provider.
 _SCRUBBED_ENV_PREFIXES = ("AXONFLOW_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GEMINI_", "MISTRAL_")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get_json(url: str, timeout: float = 2.0):
@@ -172,7 +166,7 @@ def lab_server(tmp_path_factory) -> Iterator[LabServer]:
         JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
         PYTHONUNBUFFERED="1",
     )
-    port = _free_port()
+    port = free_port()
     log = base / "server.log"
     cmd = [
         sys.executable, "-m", "jupyter", "lab",

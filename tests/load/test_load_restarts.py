@@ -25,15 +25,10 @@ from axonflow_notebook.core.errors import PolicyDeniedError
 from axonflow_notebook.core.events import DecisionMade, GovernanceSkipped
 from axonflow_notebook.core.logger import AxonFlowLogger
 from axonflow_notebook.testing.openai_server import OpenAITestServer
+from axonflow_notebook.testing.ports import free_port
 
 CALLS = 500
 STORM_TIMEOUT_S = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +57,7 @@ def _probe_slot_free(logger: AxonFlowLogger) -> bool:
 @pytest.mark.parametrize("fail_open", [True, False], ids=["fail_open", "fail_closed"])
 async def test_500_calls_through_two_agent_restarts(fail_open, llm, tmp_path):
     llm.reset()
-    port = _free_port()
+    port = free_port()
     db = tmp_path / "agent.db"
     agent = EmbeddedAgent(port=port, db_path=str(db), secret="load-secret").start()
     logger = _logger(agent.url, fail_open=fail_open)
@@ -155,7 +150,7 @@ class BlackHole:
 
 @pytest.mark.parametrize("fail_open", [True, False], ids=["fail_open", "fail_closed"])
 async def test_cancelled_probe_gives_its_slot_back(fail_open, llm, tmp_path):
-    port = _free_port()
+    port = free_port()
     hole = BlackHole(port)
     logger = _logger(f"http://127.0.0.1:{port}", fail_open=fail_open, timeout=5.0, recovery=0.1)
     breaker = logger._governor.breaker
@@ -222,7 +217,7 @@ def test_sync_probe_interrupted_by_keyboardinterrupt_gives_its_slot_back(llm):
     import _thread
     import threading
 
-    port = _free_port()
+    port = free_port()
     hole = BlackHole(port)
     logger = _logger(f"http://127.0.0.1:{port}", fail_open=False, timeout=10.0, recovery=0.05)
     breaker = logger._governor.breaker
