@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .. import evidence_chain as ec
+from ..evidence_chain.quick import no_cyclic_gc, verify_intact
 from .audit_chain import COMPLETION, COMPLETION_COLUMNS, DECISION, DECISION_EXTRA, head_mac
 
 _AUDIT_COLUMNS = (
@@ -69,16 +70,27 @@ def verify_connection(conn: sqlite3.Connection, key: Optional[bytes] = None) -> 
     if meta is None:
         broken = ec.Break("deleted", 0, 0, "this database has no audit chain (written before chaining, or removed)")
         return AuditVerification(None, ec.Verification(False, 0, None, None, key is not None, broken))
+    with no_cyclic_gc():  # 100,000s of acyclic rows: see evidence_chain/quick.py
+        return _verify(conn, key, meta)
+
+
+def _verify(conn: sqlite3.Connection, key: Optional[bytes], meta) -> AuditVerification:
     walk = _Walk(conn, key)
     expected_head, expected_next = meta["head"], meta["next_seq"]
     if key is not None and meta["key_id"] == ec.key_id(key):
         mac = head_mac(key, meta["head"], meta["next_seq"])
         if not hmac.compare_digest(mac, meta["mac"] or ""):
             expected_head = expected_next = None  # the head record itself was forged: trust the chain only
-            walk.problem(ec.Break("edited", len(walk.items), None, "the recorded head does not carry its key's MAC"), None)
-    result = ec.verify(walk.items, key, expected_head=expected_head, expected_next_seq=expected_next,
-                       expected_key_id=meta["key_id"])
+            walk.problem(ec.Break("edited", len(walk.seqs), None, "the recorded head does not carry its key's MAC"), None)
     walk.finish()
+    if not walk.problems:  # the common answer, "intact", over whole columns; else the walk below names the break
+        intact = verify_intact(walk.seqs, walk.prevs, walk.hashes, walk.bodies, walk.kinds, key,
+                               expected_head=expected_head, expected_next_seq=expected_next,
+                               expected_key_id=meta["key_id"])
+        if intact is not None:
+            return AuditVerification(meta["chain_id"], intact)
+    result = ec.verify(walk.sealed(), key, expected_head=expected_head, expected_next_seq=expected_next,
+                       expected_key_id=meta["key_id"])
     chain_break = result.broken
     # At one position, a row's own problem comes first, then the chain's, then a row outside
     # the chain (whose chain record may just be the one the chain says is missing).
@@ -103,27 +115,35 @@ _COMPLETION_BODY = ec.FlatRecord(("kind", "ref") + COMPLETION_COLUMNS + ("seq", 
 _COST_MARK = "\x01"  # never raw in canonical JSON (controls are escaped): a safe placeholder
 
 
-def _body_sql(kind: str, keys: tuple) -> str:
+def _body_sql(kind: str, keys: tuple, *, as_bytes: bool = False) -> str:
     """The canonical body of a record, written by SQLite from its row; a REAL (``cost``),
-    which SQLite writes unlike RFC 8785, is left as ``_COST_MARK`` for Python to fill."""
+    which SQLite writes unlike RFC 8785, is left as ``_COST_MARK`` for Python to fill.
+    ``as_bytes``: the UTF-8 bytes (a BLOB), ready to hash."""
     source = {"kind": f"'\"{kind}\"'", "seq": "c.seq", "prev_hash": "json_quote(c.prev_hash)",
               "ref": "json_quote(c.ref)", "cost": f"CASE WHEN a.cost IS NULL THEN 'null' ELSE '{_COST_MARK}' END"}
     ordered = sorted(keys)  # ASCII keys: code point order is RFC 8785's
     template = "{" + ",".join(f"{json.dumps(key)}:%s" for key in ordered) + "}"  # one buffer, not n concatenations
     values = ", ".join(source.get(key, f"json_quote(a.{key})") for key in ordered)
-    return f"CASE WHEN c.kind = '{kind}' AND a.seq IS NOT NULL THEN printf('{template}', {values}) END"
+    body = f"printf('{template}', {values})"
+    if as_bytes:
+        body = f"CAST({body} AS BLOB)"
+    return f"CASE WHEN c.kind = '{kind}' AND a.seq IS NOT NULL THEN {body} END"
 
 
-_DECISION_SQL = _body_sql(DECISION, _DECISION_KEYS)
+_DECISION_SQL = _body_sql(DECISION, _DECISION_KEYS, as_bytes=True)
 _COMPLETION_SQL = _body_sql(COMPLETION, ("kind", "ref") + COMPLETION_COLUMNS + ("seq", "prev_hash"))
 _PROBE = "".join(map(chr, range(128))) + "é€\u2028\ufeff\U0001f600 \"quoted\" back\\slash"
 
 
 def _sqlite_quotes_as_jcs(conn: sqlite3.Connection) -> bool:
-    """Whether this SQLite's ``json_quote`` escapes strings exactly as RFC 8785 (checked, not assumed)."""
+    """Whether this SQLite's ``json_quote`` escapes strings exactly as RFC 8785 (checked, not assumed),
+    in a UTF-8 database."""
     try:
         quoted = conn.execute("SELECT json_quote(?), json_quote(NULL)", (_PROBE,)).fetchone()
+        encoding = conn.execute("PRAGMA encoding").fetchone()[0]
     except sqlite3.Error:
+        return False
+    if encoding != "UTF-8":  # a BLOB cast of a body is its text in the database's encoding
         return False
     return tuple(quoted) == (ec.canonical(_PROBE).decode("utf-8"), "null")
 
@@ -139,7 +159,12 @@ class _Walk:
     def __init__(self, conn: sqlite3.Connection, key: Optional[bytes]) -> None:
         self.conn = conn
         self.key = key
-        self.items: list[ec.Sealed] = []
+        # The chain as columns (what ``verify_intact`` takes; ``sealed()`` for ``ec.verify``).
+        self.seqs: list = []
+        self.prevs: list = []
+        self.hashes: list = []
+        self.bodies: list[bytes] = []
+        self.kinds: list = []
         self.refs: list[Optional[str]] = []
         self.problems: list[tuple[ec.Break, Optional[str]]] = []
         self.unchained: list[tuple[int, int, str]] = []  # rows with completion fields but no completion record
@@ -159,34 +184,47 @@ class _Walk:
         cursor.row_factory = None  # plain tuples: this loop runs once per record
         n = 7 + (1 if in_sql else len(_AUDIT_COLUMNS))  # where a.completed_at is
         last_audit_seq = -1
-        items, refs = self.items, self.refs
-        for position, row in enumerate(cursor):
-            seq, kind, ref, prev, stored, text, audit_seq = row[:7]
-            refs.append(ref)
-            body = b""
-            if kind == DECISION:
-                if audit_seq is None:
-                    self.problem(ec.Break("deleted", position, seq, "its audit entry is gone from the audit table"), ref)
+        add_seq, add_prev, add_hash = self.seqs.append, self.prevs.append, self.hashes.append
+        add_body, add_kind, refs, add_audit_seq = self.bodies.append, self.kinds.append, self.refs, self.audit_seqs.append
+        position = -1
+        for chunk in iter(lambda: cursor.fetchmany(4096), []):  # plain tuples, in chunks: runs per record
+            for row in chunk:
+                position += 1
+                seq, kind, ref, prev, stored, text, audit_seq = row[:7]
+                refs.append(ref)
+                if kind == DECISION:
+                    if audit_seq is None:
+                        body = b""
+                        self.problem(ec.Break("deleted", position, seq, "its audit entry is gone from the audit table"), ref)
+                    else:
+                        body = row[7] if in_sql else _DECISION_BODY.encode((DECISION, *row[7:n], seq, prev))
+                        if audit_seq < last_audit_seq:
+                            self._moved(audit_seq)
+                        else:
+                            last_audit_seq = audit_seq
+                        add_audit_seq((audit_seq, position, seq))
+                        if row[n] is not None and ref not in newest:  # completed_at set, never chained
+                            self.unchained.append((position, seq, ref))
+                elif kind == COMPLETION and audit_seq is not None and newest.get(ref) == seq:
+                    if in_sql:
+                        cost = row[n + 2]
+                        text_body = row[n + 1] if cost is None else row[n + 1].replace(_COST_MARK, ec.canonical(cost).decode())
+                        body = text_body.encode("utf-8")
+                    else:
+                        body = _COMPLETION_BODY.encode((COMPLETION, ref, *row[n + 1:], seq, prev))
+                    if ec.digest(body, key) != stored:
+                        body = self._completion_mismatch(position, row, text, body)
                 else:
-                    body = row[7].encode("utf-8") if in_sql else _DECISION_BODY.encode((DECISION, *row[7:n], seq, prev))
-                    if audit_seq < last_audit_seq:
-                        self._moved(audit_seq)
-                    last_audit_seq = max(last_audit_seq, audit_seq)
-                    self.audit_seqs.append((audit_seq, position, seq))
-                    if row[n] is not None and ref not in newest:  # completed_at set, never chained
-                        self.unchained.append((position, seq, ref))
-            elif kind == COMPLETION and audit_seq is not None and newest.get(ref) == seq:
-                if in_sql:
-                    cost = row[n + 2]
-                    text_body = row[n + 1] if cost is None else row[n + 1].replace(_COST_MARK, ec.canonical(cost).decode())
-                    body = text_body.encode("utf-8")
-                else:
-                    body = _COMPLETION_BODY.encode((COMPLETION, ref, *row[n + 1:], seq, prev))
-                if ec.digest(body, key) != stored:
-                    body = self._completion_mismatch(position, row, text, body)
-            else:
-                body = self._stored_body(text, kind, seq, prev)
-            items.append(ec.Sealed(seq, prev, stored, body, kind))
+                    body = self._stored_body(text, kind, seq, prev)
+                add_seq(seq)
+                add_prev(prev)
+                add_hash(stored)
+                add_body(body)
+                add_kind(kind)
+
+    def sealed(self) -> list[ec.Sealed]:
+        """The chain as ``Sealed`` records, for ``ec.verify``'s record-by-record walk."""
+        return list(map(ec.Sealed, self.seqs, self.prevs, self.hashes, self.bodies, self.kinds))
 
     def _moved(self, audit_seq: int) -> None:
         """A decision whose row sits before an earlier decision's: name the first that moved."""
@@ -234,7 +272,7 @@ class _Walk:
         ).fetchone()
         if stray is not None:
             audit_seq, entry = stray[0], stray[1]
-            position = next((p for s, p, _ in self.audit_seqs if s > audit_seq), len(self.items))
+            position = next((p for s, p, _ in self.audit_seqs if s > audit_seq), len(self.seqs))
             self.problem(ec.Break("inserted", position, None, "an audit entry that is not in the chain"), entry)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from axonflow_notebook.agent import EmbeddedAgent, verify_agent_store
 from axonflow_notebook.agent.audit_chain import KEY_ENV, KEY_FILE_ENV
-from axonflow_notebook.agent.audit_verify import _Walk
+from axonflow_notebook.agent.audit_verify import _Walk, _sqlite_quotes_as_jcs
 from axonflow_notebook.agent.server import AgentConfigError
 from axonflow_notebook.evidence_chain import GENESIS_HASH, canonical, load_key
 
@@ -108,6 +108,37 @@ def test_untouched_store_is_intact(trail):
     assert str(result) == f"intact: {len(kinds)} records, head {head}"
 
 
+def test_the_intact_answer_is_the_record_walks_own(trail):
+    """verify answers an intact store over whole columns; the record-by-record walk agrees."""
+    from axonflow_notebook import evidence_chain as ec
+
+    db, _ = trail
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    head, next_seq = conn.execute("SELECT head, next_seq FROM audit_chain_meta").fetchone()
+    walked = ec.verify(_Walk(conn, None).sealed(), None, expected_head=head, expected_next_seq=next_seq)
+    conn.close()
+    assert walked.intact and verify_agent_store(db).result == walked
+
+
+def test_a_utf16_store_is_verified_with_bodies_built_in_python(tmp_path):
+    """SQLite writes bodies only in a UTF-8 database; any other is read column by column."""
+    db = tmp_path / "agent.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA encoding = 'UTF-16le'")
+    conn.execute("CREATE TABLE made_utf16 (x)")
+    conn.execute("DROP TABLE made_utf16")
+    conn.close()
+    db, ids = _trail(tmp_path)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA encoding").fetchone()[0] == "UTF-16le" and not _sqlite_quotes_as_jcs(conn)
+    conn.close()
+    assert verify_agent_store(db).intact
+    _sql(db, ("UPDATE audit_entries SET policy_decision = 'allowed' WHERE id = ?", (ids[1],)))
+    result = _broken(db)
+    assert result.result.broken.kind == "edited" and result.entry_id == ids[1]
+
+
 def test_edited_field_names_the_record(trail):
     db, ids = trail
     _sql(db, ("UPDATE audit_entries SET policy_decision = 'allowed', block_reason = NULL WHERE id = ?", (ids[1],)))
@@ -186,7 +217,7 @@ def test_keyed_chain_resists_recomputation_without_the_key(tmp_path):
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     prev = GENESIS_HASH
-    for item in _Walk(conn, None).items:  # every body rebuilt as the verifier does, rehashed without a key
+    for item in _Walk(conn, None).sealed():  # every body rebuilt as the verifier does, rehashed without a key
         body = {**json.loads(item.body), "prev_hash": prev}
         prev = hashlib.sha256(canonical(body)).hexdigest()
         conn.execute("UPDATE audit_chain SET prev_hash = ?, hash = ? WHERE seq = ?", (body["prev_hash"], prev, item.seq))
