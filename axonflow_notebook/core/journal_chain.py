@@ -112,6 +112,8 @@ class JournalChain:
         self._names: Tuple[str, ...] = ()  # "rowid" and the columns of `calls`, as the triggers know them
         self._written: Optional[HeadState] = None  # the head this process wrote last
         self._returning = sqlite3.sqlite_version_info >= (3, 35, 0)
+        self._plain = conn.cursor()  # plain tuples, named from the columns the triggers were built on
+        self._plain.row_factory = None
         meta = conn.execute("SELECT chain_id, key_id FROM journal_chain_meta WHERE id = 1").fetchone()
         if meta is None:
             meta = self._start()
@@ -170,15 +172,18 @@ class JournalChain:
 
     def _take_dirty(self) -> List[Tuple[str, Optional[str]]]:
         """The rows the statement changed, as the triggers saw them (and forget them)."""
+        cursor = self._plain
         if self._returning:
             try:
-                rows = self.conn.execute("DELETE FROM journal_dirty RETURNING n, call_id, changed").fetchall()
-                return [(row[1], row[2]) for row in sorted(rows, key=lambda row: row[0])]
+                rows = cursor.execute("DELETE FROM journal_dirty RETURNING n, call_id, changed").fetchall()
+                if len(rows) > 1:
+                    rows.sort()
+                return [(row[1], row[2]) for row in rows]
             except sqlite3.OperationalError:  # SQLite before 3.35 (no RETURNING)
                 self._returning = False
-        rows = self.conn.execute("SELECT call_id, changed FROM journal_dirty ORDER BY n").fetchall()
+        rows = cursor.execute("SELECT call_id, changed FROM journal_dirty ORDER BY n").fetchall()
         if rows:
-            self.conn.execute("DELETE FROM journal_dirty")
+            cursor.execute("DELETE FROM journal_dirty")
         return [(row[0], row[1]) for row in rows]
 
     def _ensure_triggers(self, version: int) -> None:
@@ -250,21 +255,24 @@ class JournalChain:
     def _rows(self, call_ids: List[str]) -> Dict[str, Dict[str, Any]]:
         if not self._names:
             self._ensure_triggers(self.conn.execute(_PROBE).fetchone()[0])
-        names = self._names
-        cursor = self.conn.cursor()
-        cursor.row_factory = None  # plain tuples, named from the columns the triggers were built on
+        names, cursor = self._names, self._plain
+        if len(call_ids) == 1:  # the common case: one statement changed one call
+            values = cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE call_id = ?", call_ids).fetchone()
+            return {} if values is None else {call_ids[0]: dict(zip(names, values))}
         out: Dict[str, Dict[str, Any]] = {}
         for i in range(0, len(call_ids), 500):
             chunk = call_ids[i:i + 500]
-            where = "call_id = ?" if len(chunk) == 1 else f"call_id IN ({','.join('?' * len(chunk))})"
-            for values in cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE {where}", chunk):
+            for values in cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE call_id IN ({','.join('?' * len(chunk))})",
+                                         chunk):
                 row = dict(zip(names, values))
                 out[row["call_id"]] = row
         return out
 
     def _write_head(self) -> None:
         head, next_seq = self.writer.state()
-        state = HeadState(self.chain_id, next_seq, head, self.key_id).macced(self.key)
+        state = HeadState(self.chain_id, next_seq, head, self.key_id)
+        if self.key is not None:
+            state = state.macced(self.key)
         self.head_file.write(state)
         self._written = state
 

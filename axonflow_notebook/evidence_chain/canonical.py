@@ -106,8 +106,51 @@ def _jcs(value: Any) -> bytes:
         raise ChainError(f"not JSON: {exc}") from None
 
 
+try:  # orjson writes most records exactly as RFC 8785 does, ten times faster (see _orjson_writes_jcs)
+    from orjson import OPT_SORT_KEYS as _SORT_KEYS, dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - orjson is a dependency; the pure-Python writer still works
+    _orjson_dumps = None
+
+
+def _orjson_writes_jcs(value: Any) -> bool:
+    """Whether orjson's bytes for ``value`` are its RFC 8785 canonical JSON.
+
+    They are for plain JSON types with ASCII keys, integers within 2**53 and floats that are not
+    whole numbers and lie within 1e-5 <= |x| < 1e16: orjson escapes strings as RFC 8785 does
+    (every code point is compared in tests/agent/test_evidence_chain.py) and writes such floats
+    with ECMAScript's digits; whole floats (``1.0``), tiny and huge ones it writes otherwise.
+    """
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return -_SAFE_INT <= value <= _SAFE_INT
+    if kind is float:
+        return 1e-5 <= abs(value) < 1e16 and not value.is_integer()
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            if type(item) is not str and not _orjson_writes_jcs(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(type(item) is str or _orjson_writes_jcs(item) for item in value)
+    return False
+
+
 def canonical(value: Any) -> bytes:
     """The RFC 8785 canonical JSON of ``value``, as UTF-8 bytes."""
+    if _orjson_dumps is not None and _orjson_writes_jcs(value):
+        try:
+            return _orjson_dumps(value, option=_SORT_KEYS)
+        except (TypeError, ValueError):  # a lone surrogate, nesting too deep: the reasons below say which
+            pass
+    return python_canonical(value)
+
+
+def python_canonical(value: Any) -> bytes:
+    """``canonical`` written by this module alone (what orjson's output is held against)."""
     try:
         text = _encode(value)
     except _Decline:

@@ -216,3 +216,60 @@ def test_flat_record_writes_what_canonical_writes(keys_and_values):
             FlatRecord(keys).encode(values)
         return
     assert FlatRecord(keys).encode(values) == expected
+
+
+def test_orjson_writes_every_code_point_as_rfc8785_does():
+    """canonical() takes orjson's bytes for strings: every code point but the surrogates, in blocks."""
+    from axonflow_notebook.evidence_chain.canonical import python_canonical
+
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(points), 512):
+        text = "".join(map(chr, points[start:start + 512]))
+        assert canonical(text) == python_canonical(text), hex(points[start])
+    sample = "".join(map(chr, range(0x100))) + "\u2028\u2029\ufeff\U0001f600"
+    assert canonical({"k": sample}) == rfc8785.dumps({"k": sample})
+
+
+def test_orjson_is_used_only_for_floats_it_writes_as_ecmascript_does():
+    import random
+    import struct
+
+    from axonflow_notebook.evidence_chain.canonical import _orjson_writes_jcs, python_canonical
+
+    rng = random.Random(14)
+    floats = [rng.uniform(-1, 1) * 10 ** rng.uniform(-8, 22) for _ in range(30_000)]
+    floats += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(30_000)]
+    taken = 0
+    for x in floats:
+        if x != x or x in (float("inf"), float("-inf")):
+            continue
+        taken += _orjson_writes_jcs(x)
+        assert canonical([x]) == python_canonical([x]), repr(x)
+    assert taken > 10_000  # the range orjson writes is exercised, not only the fallback
+    for x in (1.0, 0.0, -0.0, 1e16, 1e21, 9.999999999999999e-06, 5e-324):
+        assert not _orjson_writes_jcs(x) and canonical(x) == rfc8785.dumps(x)
+
+
+@pytest.mark.parametrize("value", [
+    {"é": 1}, {1: 2}, 2**53, True, [1, (2, "x")], {"a": {"b": [None, 0.5]}},
+])
+def test_orjson_and_the_python_writer_agree_on_types_and_keys(value):
+    from axonflow_notebook.evidence_chain.canonical import python_canonical
+
+    try:
+        expected = python_canonical(value)
+    except ChainError:
+        with pytest.raises(ChainError):
+            canonical(value)
+        return
+    assert canonical(value) == expected
+
+
+def test_a_journal_record_goes_through_orjson():
+    """The journal's records (every governed call appends some) take the fast writer."""
+    from axonflow_notebook.evidence_chain.canonical import _orjson_writes_jcs
+
+    record = {"kind": "call", "call_id": "c1", "op": "insert", "at": 1795994877.1449125, "rowid": 5,
+              "set": {"call_id": "c1", "created_at": 1795994877.1444635, "decision": "approved", "attempts": 0,
+                      "provenance": '{"notebook": "/home/analyst/q3.ipynb"}', "cost_usd": 0.000021, "reason": None}}
+    assert _orjson_writes_jcs(record) and canonical(record) == rfc8785.dumps(record)
