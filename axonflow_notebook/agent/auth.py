@@ -174,7 +174,7 @@ def load_auth(path: Optional[str], secret: Optional[str] = None):
     """
     if path is None:
         return SecretAuth(secret) if secret is not None else DevAuth()
-    import yaml
+    from .. import fast_yaml as yaml  # libyaml when built with it
 
     try:
         with open(path, encoding="utf-8") as fh:

@@ -18,8 +18,7 @@ import threading
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
-import yaml
-
+from .. import fast_yaml as yaml  # libyaml when built with it
 from . import explain, timestamps
 
 _ENTRY_FIELDS = ("id", "name", "category", "pattern", "action", "severity", "priority", "enabled",

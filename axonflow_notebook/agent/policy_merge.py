@@ -16,8 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import yaml
-
+from .. import fast_yaml as yaml  # libyaml when built with it
 from .budgets.policy_file import parse_budgets
 from .policy import PolicyFileError
 from .policy.catalogue import system_entries
@@ -58,6 +57,10 @@ def validate_alone(text: str, source: str) -> None:
         raise PolicyFileError("\n".join(problems))
 
 
+def _document(text: str) -> dict:
+    return (yaml.safe_load(text) or {}) if text.strip() else {}
+
+
 def merged_text(lab, entries: list, incoming: dict) -> str:
     """The policy file in force with ``incoming``'s policies and budgets upserted by id."""
     try:
@@ -79,7 +82,7 @@ async def merge_policies(state, text: str, source: str, dry_run: bool) -> Any:
     """
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, validate_alone, text, source)
-    incoming = (yaml.safe_load(text) or {}) if text.strip() else {}
+    incoming = await loop.run_in_executor(None, _document, text)  # parsing is CPU work: off the loop
     async with state.lab.edit_lock():
         for _ in range(_RETRIES):
             version = state.engine.version

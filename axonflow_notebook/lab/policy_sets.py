@@ -55,7 +55,7 @@ def custom_entries(policy_set: PolicySet) -> List[Dict[str, Any]]:
 
 def cell_entries(text: str) -> List[Dict[str, Any]]:
     """The policy entries of a policy file's text, as written (not validated; [] when none)."""
-    import yaml
+    from .. import fast_yaml as yaml  # libyaml when built with it
 
     try:
         document = yaml.safe_load(text) if text.strip() else None
@@ -75,7 +75,7 @@ def validated_cell_entries(text: str, source: str) -> List[Dict[str, Any]]:
 
 
 def declares_budgets(text: str) -> bool:
-    import yaml
+    from .. import fast_yaml as yaml  # libyaml when built with it
 
     try:
         document = yaml.safe_load(text) if text.strip() else None
@@ -118,7 +118,7 @@ def draft_policy_set(draft: Draft, current: PolicySet, *, replace: bool = False,
     alone = PolicySet.from_yaml(text, source=source)  # validated as a policy file
     if replace:
         return alone
-    import yaml
+    from .. import fast_yaml as yaml  # libyaml when built with it
 
     merged = upsert(custom_entries(current), cell_entries(text))
     return PolicySet.from_yaml(yaml.safe_dump({"policies": merged}, sort_keys=False, allow_unicode=True),

@@ -22,8 +22,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-import yaml
-
+from ... import fast_yaml as yaml  # libyaml when built with it
 from .. import timestamps
 from ..policy import PolicyEngine, PolicyFileError
 from .spec import Budget, BudgetError, parse_budget

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
+from ... import fast_yaml as yaml  # libyaml when built with it
 from .schema import PolicyEntry
 
 

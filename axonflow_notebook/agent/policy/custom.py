@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 from pydantic import ValidationError
 
+from ... import fast_yaml as yaml  # libyaml when built with it
 from .models import PolicyFileError
 from .schema import PolicyEntry
 
