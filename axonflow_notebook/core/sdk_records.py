@@ -9,6 +9,7 @@ become timezone-aware datetimes.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import enum
 import json
@@ -17,11 +18,12 @@ from typing import Any, Iterable, Mapping, Optional, Tuple
 from .records import ApprovalRequestRecord, AuditEntry, AuditPage, PolicyChange, PolicyRecord
 
 _MISSING = object()
+_ABC_MAPPING = collections.abc.Mapping  # isinstance through typing.Mapping costs several times more
 
 
 def field(source: Any, name: str, default: Any = None) -> Any:
     """`source[name]` or `source.name`; `default` when absent or None."""
-    if isinstance(source, Mapping):
+    if type(source) is dict or isinstance(source, _ABC_MAPPING):  # raw JSON, mostly: 20 lookups an entry
         value = source.get(name, _MISSING)
     else:
         value = getattr(source, name, _MISSING)
@@ -82,7 +84,7 @@ def _strings(values: Any) -> Tuple[str, ...]:
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, _ABC_MAPPING):
         return dict(value)
     if isinstance(value, str) and value.strip():
         try:
@@ -172,7 +174,7 @@ def audit_entry(entry: Any) -> AuditEntry:
 def audit_page(body: Any, limit: int, offset: int) -> AuditPage:
     """AxonFlow's audit-search answer: `{entries, total, limit, offset}` or a bare array."""
     raw = body if isinstance(body, list) else field(body, "entries", [])
-    entries = tuple(audit_entry(e) for e in raw if isinstance(e, Mapping) or hasattr(e, "id"))
+    entries = tuple(audit_entry(e) for e in raw if isinstance(e, _ABC_MAPPING) or hasattr(e, "id"))
     if isinstance(body, list):
         return AuditPage(entries, len(entries), limit, offset)
     return AuditPage(entries, _int(field(body, "total"), len(entries)), _int(field(body, "limit"), limit),
