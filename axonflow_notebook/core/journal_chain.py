@@ -257,8 +257,8 @@ class JournalChain:
             self._ensure_triggers(self.conn.execute(_PROBE).fetchone()[0])
         names, cursor = self._names, self._plain
         if len(call_ids) == 1:  # the common case: one statement changed one call
-            values = cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE call_id = ?", call_ids).fetchone()
-            return {} if values is None else {call_ids[0]: dict(zip(names, values))}
+            found = cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE call_id = ?", call_ids).fetchall()
+            return {call_ids[0]: dict(zip(names, found[0]))} if found else {}  # fetchall: the statement ends
         out: Dict[str, Dict[str, Any]] = {}
         for i in range(0, len(call_ids), 500):
             chunk = call_ids[i:i + 500]
