@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional
 
+from .money import usd
+
 BUDGET_POLICY = "budget_exceeded"  # the policy id AxonFlow's 402 names
 _PERIOD_WORDS = {"daily": "today", "weekly": "this week", "monthly": "this month",
                  "quarterly": "this quarter", "yearly": "this year"}
@@ -60,7 +62,7 @@ class BudgetExceededError(PolicyDeniedError):
         name = self.budget_name or self.budget_id or "a budget"
         label = f"{name!r}" + (f" ({self.budget_id})" if self.budget_id and self.budget_id != name else "")
         when = _PERIOD_WORDS.get(self.period or "", f"this {self.period} period" if self.period else "")
-        used = f"{_usd(self.used_usd)} of {_usd(self.limit_usd)} used" + (f" {when}" if when else "")
+        used = f"{usd(self.used_usd)} of {usd(self.limit_usd)} used" + (f" {when}" if when else "")
         return f"budget {label} is used up: {used}; the call was not sent"
 
 
@@ -70,17 +72,6 @@ _BUDGET_FIELDS = ("budget_id", "budget_name", "limit_usd", "used_usd", "period",
 
 def _rebuild(cls: type, fields: dict) -> BudgetExceededError:
     return cls(**fields)
-
-
-def _usd(value: float) -> str:
-    """Dollars as a person reads them: cents from $1 up, four decimals from a cent, six below."""
-    if value == 0:
-        return "$0.00"
-    if abs(value) < 0.000001:
-        return "<$0.000001"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.4f}" if abs(value) >= 0.01 else f"${value:.6f}"
 
 
 __all__ = ["PolicyDeniedError", "ApprovalRejected", "ApprovalTimeout", "BudgetExceededError", "BUDGET_POLICY"]

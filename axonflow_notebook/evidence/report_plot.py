@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from typing import Any, Dict, List, Sequence, Tuple
 
+from ..core.money import usd
 from .report_stats import OUTCOMES, ReportData, Usage
 
 COLORS = {
@@ -43,7 +44,7 @@ def _short(text: Any, limit: int = _LABEL) -> str:
 
 
 def money(value: float) -> str:
-    return f"${value:.6f}" if value < 0.01 else f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
+    return usd(value)
 
 
 def _empty(ax: Any, text: str) -> None:

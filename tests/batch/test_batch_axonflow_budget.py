@@ -16,6 +16,7 @@ import pytest
 
 from axonflow_notebook.core.errors import BudgetExceededError
 from axonflow_notebook.core.journal import Journal
+from axonflow_notebook.core.money import usd
 
 from axonflow_notebook.testing.batches import CLIENT, llm_kwargs, run
 
@@ -62,6 +63,8 @@ def test_a_batch_stops_before_it_would_pass_what_the_axonflow_budget_has_left(ma
     (started,) = events_of("BatchStarted", events)
     assert started.axonflow_headroom_usd == pytest.approx(6.5 * forecast)
     assert started.budget_usd is None and "AxonFlow budget 'Team ML' (team-ml) had $" in started.axonflow_budget
+    # the headroom written as the batch summary writes it ("of the $X the AxonFlow budget had left")
+    assert f"had {usd(started.axonflow_headroom_usd)} left" in started.axonflow_budget
     (pause,) = events_of("BatchPaused", events)
     assert pause.reason == "budget" and "AxonFlow budget 'Team ML' (team-ml)" in pause.detail
     assert "Team ML" in result.stop_detail and events[-1].stopped == "budget"

@@ -22,6 +22,7 @@ import asyncio
 from typing import TYPE_CHECKING, Optional
 
 from ..budget_console import BudgetHeadroom, BudgetRequestRefused, budget_standing
+from ..money import usd
 from ..user_label import user_label
 from .forecast import BatchForecast
 from .limits import SpendLedger
@@ -86,7 +87,7 @@ class AxonFlowBudget:
         standing = self.standing
         if standing is None:
             return None
-        return f"AxonFlow budget {standing.label} had ${standing.remaining_usd:.6f} left when the batch started"
+        return f"AxonFlow budget {standing.label} had {usd(standing.remaining_usd)} left when the batch started"
 
     def refuses(self, ledger: SpendLedger, next_usd: float) -> Optional[str]:
         standing = self.standing
@@ -94,12 +95,12 @@ class AxonFlowBudget:
             return None
         head = f"AxonFlow budget {standing.label}"
         if standing.remaining_usd <= 0:
-            return f"{head} is used up (${standing.used_usd:.6f} used): AxonFlow would refuse every row"
+            return f"{head} is used up ({usd(standing.used_usd)} used): AxonFlow would refuse every row"
         if ledger.spent_usd + ledger.in_flight_usd + next_usd <= standing.remaining_usd:
             return None
-        return (f"{head} had ${standing.remaining_usd:.6f} left when the batch started; the next row "
-                f"(forecast ${next_usd:.6f}) would pass it: ${ledger.spent_usd:.6f} spent, "
-                f"${ledger.in_flight_usd:.6f} forecast in flight")
+        return (f"{head} had {usd(standing.remaining_usd)} left when the batch started; the next row "
+                f"(forecast {usd(next_usd)}) would pass it: {usd(ledger.spent_usd)} spent, "
+                f"{usd(ledger.in_flight_usd)} forecast in flight")
 
 
 def _why(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Protocol
 
+from ..money import usd
 from .forecast import BatchForecast
 
 
@@ -66,8 +67,8 @@ class ClientBudget:
         limit = self.limit_usd or 0.0
         if ledger.spent_usd + ledger.in_flight_usd + next_usd <= limit:
             return None
-        return (f"the next row (forecast ${next_usd:.6f}) would take the batch past its ${limit:.6f} "
-                f"budget: ${ledger.spent_usd:.6f} spent, ${ledger.in_flight_usd:.6f} forecast in flight")
+        return (f"the next row (forecast {usd(next_usd)}) would take the batch past its {usd(limit)} "
+                f"budget: {usd(ledger.spent_usd)} spent, {usd(ledger.in_flight_usd)} forecast in flight")
 
 
 __all__ = ["SpendLedger", "SpendingLimit", "ClientBudget"]

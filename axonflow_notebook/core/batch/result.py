@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional
 
+from ..money import usd
 from .rows import STATUSES, BatchRow
 
 
@@ -77,7 +78,7 @@ class BatchResult:
     def summary_line(self) -> str:
         counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in self.counts.items())
         spent = self.spent_usd
-        money = f", ${spent:.6f} spent" if spent is not None else ""
+        money = f", {usd(spent)} spent" if spent is not None else ""
         stop = f"; stopped: {self.stopped}" if self.stopped else ""
         return f"BatchResult({len(self.rows)} rows of {self.model}: {counts}{money}{stop})"
 

@@ -6,6 +6,8 @@ import datetime as _dt
 import enum
 from typing import Any, Optional
 
+from ...core.money import usd
+
 
 def fmt_seconds(seconds: Optional[float]) -> str:
     if seconds is None:
@@ -56,9 +58,7 @@ def parse_time(value: Any) -> Optional[float]:
 
 
 def fmt_cost(cost: Optional[float]) -> str:
-    if cost is None:
-        return "—"
-    return f"${cost:.6f}" if cost < 0.01 else f"${cost:.4f}"
+    return usd(cost)  # the core's one rule, so a card and the core's messages agree
 
 
 def word(value: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ....core.money import usd
 from ..escape import clean_text, esc
 from ..html import FG2, TONES, badge, card, kv_table
 from ..state import NO_ANSWER, CallState
@@ -26,15 +27,7 @@ NEW_SPEND_OPACITY = 0.45  # this call's share: the tone's colour, lighter (earli
 
 def fmt_usd(value: Optional[float]) -> str:
     """Dollars: cents from $1 up, four decimals from a cent, six below (one call costs little)."""
-    if value is None:
-        return "—"
-    if value == 0:
-        return "$0.00"
-    if abs(value) < 0.000001:
-        return "<$0.000001"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    return f"${value:.4f}" if abs(value) >= 0.01 else f"${value:.6f}"
+    return usd(value)
 
 
 def fmt_percent(value: float) -> str:
