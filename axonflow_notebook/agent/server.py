@@ -77,6 +77,9 @@ def load_components(
     return engine, store, access, ledger
 
 
+KEEP_ALIVE_SECONDS = 65
+
+
 def uvicorn_config(app, **extra):
     """The one uvicorn configuration the agent (and the benchmark's bare route) use."""
     import uvicorn
@@ -91,6 +94,10 @@ def uvicorn_config(app, **extra):
         server_header=False,
         date_header=False,
         timeout_graceful_shutdown=3,
+        # Idle keep-alive connections outlive the clients' (httpx drops its own after 5 s): with
+        # uvicorn's 5 s too, a client reusing a connection as the server closes it gets
+        # "Server disconnected", which the SDK does not retry.
+        timeout_keep_alive=extra.pop("timeout_keep_alive", KEEP_ALIVE_SECONDS),
         **extra,
     )
 
