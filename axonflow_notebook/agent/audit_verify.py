@@ -10,6 +10,7 @@ and by the audit entry (context id) it concerns.
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import os
 import sqlite3
@@ -181,46 +182,44 @@ class _Walk:
             f"{completion} FROM audit_chain c LEFT JOIN audit_entries a ON a.id = c.ref "
             f"AND c.kind IN ('{DECISION}', '{COMPLETION}') ORDER BY c.seq"
         )
-        cursor.row_factory = None  # plain tuples: this loop runs once per record
+        cursor.row_factory = None
         n = 7 + (1 if in_sql else len(_AUDIT_COLUMNS))  # where a.completed_at is
         last_audit_seq = -1
         add_seq, add_prev, add_hash = self.seqs.append, self.prevs.append, self.hashes.append
         add_body, add_kind, refs, add_audit_seq = self.bodies.append, self.kinds.append, self.refs, self.audit_seqs.append
-        position = -1
-        for chunk in iter(lambda: cursor.fetchmany(4096), []):  # plain tuples, in chunks: runs per record
-            for row in chunk:
-                position += 1
-                seq, kind, ref, prev, stored, text, audit_seq = row[:7]
-                refs.append(ref)
-                if kind == DECISION:
-                    if audit_seq is None:
-                        body = b""
-                        self.problem(ec.Break("deleted", position, seq, "its audit entry is gone from the audit table"), ref)
-                    else:
-                        body = row[7] if in_sql else _DECISION_BODY.encode((DECISION, *row[7:n], seq, prev))
-                        if audit_seq < last_audit_seq:
-                            self._moved(audit_seq)
-                        else:
-                            last_audit_seq = audit_seq
-                        add_audit_seq((audit_seq, position, seq))
-                        if row[n] is not None and ref not in newest:  # completed_at set, never chained
-                            self.unchained.append((position, seq, ref))
-                elif kind == COMPLETION and audit_seq is not None and newest.get(ref) == seq:
-                    if in_sql:
-                        cost = row[n + 2]
-                        text_body = row[n + 1] if cost is None else row[n + 1].replace(_COST_MARK, ec.canonical(cost).decode())
-                        body = text_body.encode("utf-8")
-                    else:
-                        body = _COMPLETION_BODY.encode((COMPLETION, ref, *row[n + 1:], seq, prev))
-                    if ec.digest(body, key) != stored:
-                        body = self._completion_mismatch(position, row, text, body)
+        rows = itertools.chain.from_iterable(iter(lambda: cursor.fetchmany(4096), []))  # plain tuples, in chunks
+        for position, row in enumerate(rows):
+            seq, kind, ref, prev, stored, text, audit_seq = row[:7]
+            refs.append(ref)
+            if kind == DECISION:
+                if audit_seq is None:
+                    body = b""
+                    self.problem(ec.Break("deleted", position, seq, "its audit entry is gone from the audit table"), ref)
                 else:
-                    body = self._stored_body(text, kind, seq, prev)
-                add_seq(seq)
-                add_prev(prev)
-                add_hash(stored)
-                add_body(body)
-                add_kind(kind)
+                    body = row[7] if in_sql else _DECISION_BODY.encode((DECISION, *row[7:n], seq, prev))
+                    if audit_seq < last_audit_seq:
+                        self._moved(audit_seq)
+                    else:
+                        last_audit_seq = audit_seq
+                    add_audit_seq((audit_seq, position, seq))
+                    if row[n] is not None and ref not in newest:  # completed_at set, never chained
+                        self.unchained.append((position, seq, ref))
+            elif kind == COMPLETION and audit_seq is not None and newest.get(ref) == seq:
+                if in_sql:
+                    cost = row[n + 2]
+                    text_body = row[n + 1] if cost is None else row[n + 1].replace(_COST_MARK, ec.canonical(cost).decode())
+                    body = text_body.encode("utf-8")
+                else:
+                    body = _COMPLETION_BODY.encode((COMPLETION, ref, *row[n + 1:], seq, prev))
+                if ec.digest(body, key) != stored:
+                    body = self._completion_mismatch(position, row, text, body)
+            else:
+                body = self._stored_body(text, kind, seq, prev)
+            add_seq(seq)
+            add_prev(prev)
+            add_hash(stored)
+            add_body(body)
+            add_kind(kind)
 
     def sealed(self) -> list[ec.Sealed]:
         """The chain as ``Sealed`` records, for ``ec.verify``'s record-by-record walk."""

@@ -256,14 +256,11 @@ class JournalChain:
         if not self._names:
             self._ensure_triggers(self.conn.execute(_PROBE).fetchone()[0])
         names, cursor = self._names, self._plain
-        if len(call_ids) == 1:  # the common case: one statement changed one call
-            found = cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE call_id = ?", call_ids).fetchall()
-            return {call_ids[0]: dict(zip(names, found[0]))} if found else {}  # fetchall: the statement ends
         out: Dict[str, Dict[str, Any]] = {}
         for i in range(0, len(call_ids), 500):
             chunk = call_ids[i:i + 500]
-            for values in cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE call_id IN ({','.join('?' * len(chunk))})",
-                                         chunk):
+            where = "call_id = ?" if len(chunk) == 1 else f"call_id IN ({','.join('?' * len(chunk))})"
+            for values in cursor.execute(f"SELECT rowid, * FROM {TABLE} WHERE {where}", chunk).fetchall():
                 row = dict(zip(names, values))
                 out[row["call_id"]] = row
         return out

@@ -257,7 +257,7 @@ def _intact(snap: _Snapshot, key: Optional[bytes], head: Optional[HeadState]) ->
     """
     if not snap.chain:
         return None
-    seqs, hashes, bodies = zip(*snap.chain)
+    _, hashes, bodies = zip(*snap.chain)  # each record's seq is read from its hashed body
     try:
         records = [_loads(body) for body in bodies]
         body_seqs = [record["seq"] for record in records]
