@@ -3,10 +3,15 @@
 `import litellm` takes 4–5 s and `import axonflow` most of a second. Done on a
 notebook kernel's loop, the first governed call would freeze the kernel for that
 long (nothing renders, other cells' pre-checks time out). A `BackgroundImport`
-runs the import statements in a short-lived daemon thread of its own; coroutines
+runs the import statements in a short-lived thread of its own; coroutines
 `await wait()` for it (their loop keeps running), sync code `wait_blocking()`s.
 Python's per-module import locks make a concurrent `import` elsewhere simply wait
 for the same module: https://docs.python.org/3/reference/import.html#the-module-cache
+
+The thread is not a daemon: a process that exits while the import runs waits for it.
+A daemon thread is frozen mid-import when the interpreter finalizes, still holding the
+import lock, and the first import during finalization (LiteLLM's half-built transport
+printing its `__del__` error) then waited on it forever: the process never exited.
 """
 
 from __future__ import annotations
@@ -78,7 +83,8 @@ class BackgroundImport:
         if self.ready():
             future.set_result(None)
             return future
-        threading.Thread(target=self._import, args=(future,), name=self._thread_name, daemon=True).start()
+        # Not a daemon: exiting waits for the import rather than freezing it holding the import lock.
+        threading.Thread(target=self._import, args=(future,), name=self._thread_name, daemon=False).start()
         return future
 
     def _import(self, future: "concurrent.futures.Future[None]") -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +49,15 @@ def test_benchmark_runs_in_its_short_form(script, tmp_path):
         pytest.skip("wrk is not installed (apt-get install wrk)")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
            "AXONFLOW_TELEMETRY": "off", "AXONFLOW_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "HOME": os.environ.get("HOME", str(tmp_path))}
+           "HOME": os.environ.get("HOME", str(tmp_path)), "PYTHONFAULTHANDLER": "1"}
     arguments = [a.format(root=ROOT) for a in SHORT_FORMS[script]]
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *arguments],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=280)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert any(ch.isdigit() for ch in done.stdout), done.stdout[-2000:]
+    done = subprocess.Popen([sys.executable, str(ROOT / "bench" / script), *arguments],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = done.communicate(timeout=280)
+    except subprocess.TimeoutExpired:
+        done.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack: where it hung
+        stdout, stderr = done.communicate(timeout=30)
+        pytest.fail(f"{script} did not finish in 280 s\n{stdout[-2000:]}{stderr[-6000:]}")
+    assert done.returncode == 0, stdout[-2000:] + stderr[-3000:]
+    assert any(ch.isdigit() for ch in stdout), stdout[-2000:]

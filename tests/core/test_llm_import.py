@@ -165,3 +165,32 @@ async def test_a_cancelled_waiter_leaves_the_import_to_the_others(tmp_path, monk
     await asyncio.wait_for(slow.wait(), 10)  # a later waiter gets the module
     slow.wait_blocking()
     assert slow.ready()
+
+
+
+EXIT_WHILE_IMPORTING = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from axonflow_notebook.core.background_import import BackgroundImport
+
+BackgroundImport("axonflow_slow_module", thread_name="test-import").start()
+time.sleep(0.2)  # the import is under way, holding its module's lock
+print("exiting", flush=True)
+"""
+
+
+def test_a_process_exiting_while_a_background_import_runs_lets_the_import_finish(tmp_path):
+    """The bench that starts a shell and exits before `import litellm` is done hung at exit in
+    CI (1 run in 8 here): the import thread, a daemon, was frozen mid-import when the
+    interpreter finalized, still holding an import lock, and an import made while finalizing
+    (LiteLLM's half-built transport printing its `__del__` error) waited on it forever. Exiting
+    now waits for the import: the module's last line runs."""
+    (tmp_path / "axonflow_slow_module.py").write_text(
+        "import pathlib, sys, time\n"
+        "time.sleep(1.0)\n"
+        f"pathlib.Path({str(tmp_path / 'finished')!r}).write_text('yes')\n")
+    done = subprocess.run([sys.executable, "-c", EXIT_WHILE_IMPORTING, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, env=ENV)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["exiting"], done.stdout + done.stderr[-2000:]
+    assert (tmp_path / "finished").read_text() == "yes"
