@@ -101,10 +101,16 @@ def pct(values, q):
 
 
 def audited(agent) -> int:
-    # decision rows are completed (given an audit_id) by the llm-call audit
-    body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 1000, "offset": 0},
-                      auth=("bench", agent.secret), timeout=10).json()
-    return sum(1 for e in body["entries"] if e.get("audit_id"))
+    # decision rows are completed (given an audit_id) by the llm-call audit; every page is read
+    # (one page of 1,000 undercounted once a run passed 1,000 decisions: "-39 audits")
+    count, offset = 0, 0
+    while True:
+        body = httpx.post(agent.url + "/api/v1/audit/search", json={"limit": 1000, "offset": offset},
+                          auth=("bench", agent.secret), timeout=10).json()
+        count += sum(1 for e in body["entries"] if e.get("audit_id"))
+        offset += len(body["entries"])
+        if not body["entries"] or offset >= body.get("total", offset):
+            return count
 
 
 def summarise(name, samples, bare):
