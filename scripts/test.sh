@@ -47,6 +47,6 @@ fi
 status=0
 # The import direction between packages and inside the notebook (pyproject.toml, importlinter).
 .venv/bin/lint-imports || status=$?
-run_pytest -m "not browser" || status=$?
-run_pytest -m browser tests/browser || status=$?
+run_pytest -m "not browser" --durations=15 || status=$?
+run_pytest -m browser tests/browser --durations=5 || status=$?
 exit "$status"
