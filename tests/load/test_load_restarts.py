@@ -259,5 +259,8 @@ def test_sync_probe_interrupted_by_keyboardinterrupt_gives_its_slot_back(llm):
 
 
 async def _other_tasks() -> list:
+    # The tasks themselves, compared by identity: a task's repr changes as it runs (the line
+    # it waits at, "cancelling"), so an earlier test's journal task unwinding between the two
+    # looks made it look new (a clean-clone CI run failed on that).
     me = asyncio.current_task()
-    return [repr(t) for t in asyncio.all_tasks() if t is not me and not t.done()]
+    return [t for t in asyncio.all_tasks() if t is not me and not t.done()]
